@@ -1,0 +1,64 @@
+"""Typed settings, declared once with their defaults and passed down to every stage.
+
+Every field here is documented in README.md (a test fails when one is not): this is the one place
+that says what can be configured.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = field(default=ROOT, metadata={"help": "Repository root."})
+    datasets: Path = field(default=ROOT / "datasets", metadata={"help": "Folder of data packages (--datasets)."})
+    sources: Path | None = field(
+        default=None,
+        metadata={"help": "Folder of the source texts; enables provenance checks (--sources, PORTAL_SOURCES)."},
+    )
+    out: Path = field(default=ROOT / "site", metadata={"help": "Where the built site goes (--out)."})
+    docs: Path = field(default=ROOT / "docs", metadata={"help": "Hand-written pages and theme overrides."})
+    work: Path = field(
+        default=ROOT / ".build",
+        metadata={"help": "Scratch folder: generated Markdown tree and the build cache (git-ignored)."},
+    )
+    site_url: str = field(
+        default="https://example.org/poverty-plans/",
+        metadata={"help": "Public address of the site, for sitemap, feeds and citations (PORTAL_SITE_URL)."},
+    )
+    quiet: bool = field(default=False, metadata={"help": "No progress display (set when CI=true)."})
+    debug: bool = field(default=False, metadata={"help": "Show tracebacks (--debug)."})
+    cache: bool = field(default=True, metadata={"help": "Reuse charts and pages whose inputs did not change (--no-cache)."})
+    strict: bool = field(default=True, metadata={"help": "Run mkdocs build with --strict."})
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        s = cls()
+        env = {}
+        if os.environ.get("PORTAL_SOURCES"):
+            env["sources"] = Path(os.environ["PORTAL_SOURCES"])
+        if os.environ.get("PORTAL_SITE_URL"):
+            env["site_url"] = os.environ["PORTAL_SITE_URL"]
+        if os.environ.get("CI", "").lower() == "true":
+            env["quiet"] = True
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        s = replace(s, **env)
+        if not s.site_url.endswith("/"):
+            s = replace(s, site_url=s.site_url + "/")
+        return s
+
+    def rel(self, path: Path) -> str:
+        """A path as users see it in messages: relative to the repository when inside it."""
+        try:
+            return str(Path(path).resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+def documented_settings() -> dict[str, str]:
+    return {f.name: f.metadata.get("help", "") for f in fields(Settings)}

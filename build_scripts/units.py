@@ -1,0 +1,82 @@
+"""Units: the one place where printed numbers become canonical values.
+
+Money is always 万元 across the portal. Every conversion is a factor in SCALED; a printed unit that
+equals the canonical unit converts with factor 1. Nothing is ever converted by hand in the data.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+# printed unit -> (canonical unit, factor)
+SCALED: dict[str, tuple[str, Decimal]] = {
+    "元": ("万元", Decimal("0.0001")),
+    "千元": ("万元", Decimal("0.1")),
+    "亿元": ("万元", Decimal("10000")),
+    "万人": ("人", Decimal("10000")),
+    "万户": ("户", Decimal("10000")),
+    "万亩": ("亩", Decimal("10000")),
+    "万人次": ("人次", Decimal("10000")),
+    "万平方米": ("平方米", Decimal("10000")),
+    "万平米": ("平方米", Decimal("10000")),
+    "平米": ("平方米", Decimal("1")),
+    "千米": ("公里", Decimal("1")),
+    "万千瓦": ("千瓦", Decimal("10000")),
+    "兆瓦": ("千瓦", Decimal("1000")),
+    "万立方米": ("立方米", Decimal("10000")),
+    "万吨": ("吨", Decimal("10000")),
+    "万只": ("只", Decimal("10000")),
+    "万头": ("头", Decimal("10000")),
+    "万株": ("株", Decimal("10000")),
+    "万名": ("名", Decimal("10000")),
+    "万个": ("个", Decimal("10000")),
+}
+
+NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+LEADING_NUMBER_RE = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
+
+
+def parse_printed_number(text: str) -> Decimal | None:
+    """The number a printed value starts with ("6.909亿元" -> 6.909, "1,234户" -> 1234)."""
+    m = LEADING_NUMBER_RE.match(text.strip())
+    if not m:
+        return None
+    try:
+        return Decimal(m.group(0).replace(",", ""))
+    except InvalidOperation:
+        return None
+
+
+def decimals(text: str) -> int:
+    """Digits after the decimal point in a printed number (its precision)."""
+    m = LEADING_NUMBER_RE.match(text.strip())
+    if not m or not m.group(2):
+        return 0
+    return len(m.group(2)) - 1
+
+
+def factor(printed_unit: str, unit: str) -> Decimal | None:
+    """Factor from the printed unit to the canonical unit, or None if the pair is unknown."""
+    if printed_unit == unit:
+        return Decimal(1)  # a scaled canonical unit is reported by the canonical-unit check
+    target = SCALED.get(printed_unit)
+    if target and target[0] == unit:
+        return target[1]
+    return None
+
+
+def is_canonical(unit: str) -> bool:
+    return unit not in SCALED
+
+
+def canonical_for(printed_unit: str) -> str:
+    return SCALED.get(printed_unit, (printed_unit, 1))[0]
+
+
+def convert(value_as_printed: str, printed_unit: str, unit: str) -> Decimal | None:
+    number = parse_printed_number(value_as_printed)
+    f = factor(printed_unit, unit)
+    if number is None or f is None:
+        return None
+    return number * f

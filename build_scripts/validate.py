@@ -1,0 +1,201 @@
+"""Stage 2, validate: frictionless v5 (schemas, keys) plus the project's checks, and provenance.
+
+Every problem becomes one `FILE:ROW:FIELD: message` line. Provenance (sha256 of each source text, every
+value on its printed line) is verified only when a folder of source texts is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from frictionless import Checklist, Package, Resource, Schema
+
+from . import checks, families
+from .errors import DataError, Problem
+from .load import Corpus, DataPackage
+
+ERRATUM_KEYS = ("id", "check", "figure_id", "lines", "printed", "computed", "description_zh", "description_en")
+ERRATUM_CHECKS = ("part-of-total", "ratio", "manual")
+IGNORE_REASONS = ("year", "date", "list-numbering", "cited-document", "boilerplate", "ocr-residue", "name",
+                  "table-label", "duplicate", "other")
+
+
+@dataclass
+class PackageReport:
+    package: DataPackage
+    provenance_verified: bool
+    results: list[dict] = field(default_factory=list)  # consistency checks run, with outcome
+
+
+@dataclass
+class ValidationReport:
+    packages: list[PackageReport]
+    provenance_verified: bool
+
+    @property
+    def figure_count(self) -> int:
+        return sum(len(list(p.package.figures())) for p in self.packages)
+
+
+def frictionless_problems(pkg: DataPackage, rel) -> list[Problem]:
+    """Types, constraints, primary and foreign keys, as frictionless reports them."""
+    problems = []
+    package = Package.from_descriptor(pkg.descriptor, basepath=str(pkg.dir))
+    report = package.validate()
+    for task in report.tasks:
+        res_path = pkg.resource_paths.get(task.name)
+        path = rel(res_path) if res_path else rel(pkg.descriptor_path)
+        for err in task.errors:
+            row = getattr(err, "row_number", None)
+            fname = getattr(err, "field_name", None) or "-"
+            if err.type in ("blank-label", "duplicate-label", "missing-label", "extra-label", "incorrect-label"):
+                row = 1
+                fname = getattr(err, "label", None) or fname
+            problems.append(Problem(path, row, fname, f"{err.title}: {err.note}" if err.note else err.title))
+    for err in report.errors:
+        problems.append(Problem(rel(pkg.descriptor_path), None, "-", err.note or err.title))
+    return problems
+
+
+def plain_resource(pkg: DataPackage, res: dict) -> Resource:
+    """A resource read on its own: foreign keys were checked by the package validation already."""
+    schema = {k: v for k, v in res["schema"].items() if k != "foreignKeys"}
+    return Resource(path=res["path"], basepath=str(pkg.dir), schema=Schema.from_descriptor(schema))
+
+
+def read_tables(pkg: DataPackage) -> None:
+    for res in pkg.descriptor["resources"]:
+        resource = plain_resource(pkg, res)
+        rows = []
+        for row in resource.read_rows():
+            d = row.to_dict()
+            d["_n"] = row.row_number  # spreadsheet row, for messages about this row later
+            rows.append(d)
+        pkg.tables[res["name"]] = rows
+
+
+def source_problems(pkg: DataPackage, sources: Path, rel) -> tuple[list[Problem], list[str] | None]:
+    doc = pkg.document
+    docs_file = rel(pkg.resource_paths["documents"])
+    path = sources / doc["source_file"]
+    if not path.is_file():
+        return [Problem(docs_file, doc["_n"], "source_file", f"source text {doc['source_file']} not found in {sources}")], None
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != doc["source_sha256"]:
+        return [Problem(docs_file, doc["_n"], "source_sha256", f"sha256 of {doc['source_file']} is {digest}, the package records {doc['source_sha256']}")], None
+    return [], data.decode("utf-8").split("\n")
+
+
+def package_problems(pkg: DataPackage, rel) -> list[Problem]:
+    problems = []
+    docs_file = rel(pkg.resource_paths["documents"])
+    if len(pkg.tables["documents"]) != 1:
+        problems.append(Problem(docs_file, None, "-", "a package describes exactly one document"))
+    elif pkg.document["doc_id"] != pkg.id:
+        problems.append(Problem(docs_file, pkg.document["_n"], "doc_id", f"doc_id must be the package folder's name {pkg.id!r}"))
+    return problems
+
+
+def errata_problems(pkg: DataPackage, index: dict, rel) -> list[Problem]:
+    problems, seen = [], set()
+    path = rel(pkg.dir / "errata.yaml")
+    for i, e in enumerate(pkg.errata):
+        where = f"{i}"
+        missing = [k for k in ERRATUM_KEYS if k not in e]
+        if missing:
+            problems.append(Problem(path, None, where, f"erratum is missing {', '.join(missing)}"))
+            continue
+        if e["check"] not in ERRATUM_CHECKS:
+            problems.append(Problem(path, None, f"{where}/check", f"check must be one of {', '.join(ERRATUM_CHECKS)}"))
+        if e["figure_id"] not in index:
+            problems.append(Problem(path, None, f"{where}/figure_id", f"unknown figure {e['figure_id']!r}"))
+        if e["id"] in seen:
+            problems.append(Problem(path, None, f"{where}/id", f"duplicate erratum id {e['id']!r}"))
+        seen.add(e["id"])
+    return problems
+
+
+def ignore_problems(pkg: DataPackage, rel) -> list[Problem]:
+    import re
+
+    problems = []
+    path = rel(pkg.dir / "ignore.yaml")
+    for i, entry in enumerate(pkg.ignore):
+        if entry.get("reason") not in IGNORE_REASONS:
+            problems.append(Problem(path, None, f"{i}/reason", f"reason must be one of {', '.join(IGNORE_REASONS)}"))
+        if not re.fullmatch(r"\d+(-\d+)?", str(entry.get("lines", ""))):
+            problems.append(Problem(path, None, f"{i}/lines", "lines must be a line number or a range A-B"))
+        if "pattern" in entry:
+            try:
+                re.compile(str(entry["pattern"]))
+            except re.error as exc:
+                problems.append(Problem(path, None, f"{i}/pattern", f"bad regular expression: {exc}"))
+    return problems
+
+
+def check_package(pkg: DataPackage, source_lines, rel) -> tuple[list[Problem], list[dict]]:
+    index = {row["figure_id"]: (fam, row) for fam, row in pkg.figures()}
+    problems = errata_problems(pkg, index, rel) + ignore_problems(pkg, rel)
+    errata = {(e["check"], e["figure_id"]): e for e in pkg.errata if isinstance(e, dict) and "check" in e and "figure_id" in e}
+    ctx = checks.CheckContext(doc_id=pkg.id, index=index, source_lines=source_lines, errata=errata)
+    dup = {}
+    for fam, row in pkg.figures():
+        dup.setdefault(row["figure_id"], []).append(fam)
+    for fid, fams in dup.items():
+        if len(fams) > 1:
+            problems.append(Problem(rel(pkg.dir), None, "figure_id", f"figure id {fid} is used in {' and '.join(fams)}"))
+    for res in pkg.descriptor["resources"]:
+        fam = families.BY_NAME[res["name"]]
+        if not fam.is_figures:
+            continue
+        resource = plain_resource(pkg, res)
+        report = resource.validate(checklist=Checklist(checks=checks.checks_for(fam.name, fam.letter, ctx)))
+        file = rel(pkg.resource_paths[res["name"]])
+        for task in report.tasks:
+            for err in task.errors:
+                problems.append(Problem(file, getattr(err, "row_number", None), getattr(err, "field_name", None) or "-", err.note or err.title))
+    for key, e in errata.items():
+        if e["check"] != "manual" and key not in ctx.used_errata and e["figure_id"] in index:
+            problems.append(Problem(rel(pkg.dir / "errata.yaml"), None, str(e.get("id")), f"erratum names {key[0]} on {key[1]}, but no such check runs there (is part_of / ratio_of set?)"))
+    return problems, ctx.results
+
+
+def region_problems(corpus: Corpus, rel) -> list[Problem]:
+    """A region id means the same place in every package."""
+    problems, seen = [], {}
+    for pkg in corpus.packages:
+        for row in pkg.tables.get("regions", []):
+            key = (row["name_zh"], row["level"], row.get("parent_id"), row.get("gb_code"))
+            first = seen.setdefault(row["region_id"], (key, pkg))
+            if first[0] != key:
+                problems.append(Problem(rel(pkg.resource_paths["regions"]), row["_n"], "region_id",
+                                        f"region {row['region_id']} differs from its row in package {first[1].id} (name, level, parent and code must agree)"))
+    return problems
+
+
+def run(corpus: Corpus) -> ValidationReport:
+    settings = corpus.settings
+    rel = settings.rel
+    problems: list[Problem] = []
+    for pkg in corpus.packages:
+        problems += frictionless_problems(pkg, rel)
+    if problems:
+        raise DataError(problems)
+    reports = []
+    for pkg in corpus.packages:
+        read_tables(pkg)
+        problems += package_problems(pkg, rel)
+        source_lines = None
+        if settings.sources is not None and not problems:
+            found, source_lines = source_problems(pkg, settings.sources, rel)
+            problems += found
+        found, results = check_package(pkg, source_lines, rel)
+        problems += found
+        reports.append(PackageReport(pkg, source_lines is not None, results))
+    problems += region_problems(corpus, rel)
+    if problems:
+        raise DataError(problems)
+    return ValidationReport(reports, settings.sources is not None)
