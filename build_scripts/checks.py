@@ -15,7 +15,7 @@ from frictionless import Check, errors
 
 from . import units
 
-BOUNDARY_BEFORE = re.compile(r"[\d.,]$")
+BOUNDARY_BEFORE = re.compile(r"\d[.,]?$")  # inside a longer number; a lone comma is punctuation
 BOUNDARY_AFTER = re.compile(r"^(?:\d|[.,]\d)")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from frictionless import Checklist, Package, Resource, Schema
@@ -70,7 +71,8 @@ def read_tables(pkg: DataPackage) -> None:
         resource = plain_resource(pkg, res)
         rows = []
         for row in resource.read_rows():
-            d = row.to_dict()
+            # numbers as floats for charts, JSON and templates; exact checks reparse value_as_printed
+            d = {k: float(v) if isinstance(v, Decimal) else v for k, v in row.to_dict().items()}
             d["_n"] = row.row_number  # spreadsheet row, for messages about this row later
             rows.append(d)
         pkg.tables[res["name"]] = rows

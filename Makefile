@@ -1,0 +1,32 @@
+# The two commands of the README: `make site` (set up and build) and `make test` (every test).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The source texts verify provenance; CI and a checkout beside ../shared have them.
+SOURCES ?= $(firstword $(wildcard ../shared/seeds))
+export PORTAL_SOURCES ?= $(if $(SOURCES),$(abspath $(SOURCES)),)
+
+.PHONY: site test serve validate bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+site: $(VENV)/.installed
+	$(BIN)/portal build
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+serve: $(VENV)/.installed
+	$(BIN)/portal serve
+
+validate: $(VENV)/.installed
+	$(BIN)/portal validate
+
+bench: $(VENV)/.installed
+	$(BIN)/portal bench
+
+clean:
+	rm -rf site .build

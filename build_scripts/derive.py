@@ -1,0 +1,244 @@
+"""Stage 3, derive: from validated packages to what the site shows.
+
+Merged portal-wide tables, one Dataset per (document, family), regions with their children, each
+region's figures, the headline figures, and the comparison table. Every number shown on the site is
+computed here or in the data, never typed into a template.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from . import families, units
+from .families import Family
+from .load import Corpus, DataPackage
+from .validate import ValidationReport
+
+LEVEL_ZH = {"province": "省", "prefecture": "市（州）", "county": "县（区）", "township": "乡镇", "village": "村"}
+LEVEL_EN = {"province": "Province", "prefecture": "Prefecture", "county": "County", "township": "Township", "village": "Village"}
+UNIT_COUNTED_ZH = {"county": "县", "township": "乡镇", "village": "村", "household": "户", "person": "人"}
+STATUS_ZH = {"planned": "计划", "achieved": "已实现"}
+
+
+def public_row(row: dict) -> dict:
+    """A row as published: internal keys (row numbers) dropped, dates as ISO text."""
+    out = {}
+    for k, v in row.items():
+        if k.startswith("_"):
+            continue
+        out[k] = v.isoformat() if hasattr(v, "isoformat") else v
+    return out
+
+
+@dataclass
+class Dataset:
+    """One family of one document: the unit a reader finds, downloads and cites."""
+
+    package: DataPackage
+    family: Family
+    rows: list[dict]
+    document: dict
+    downloads: list[dict] = field(default_factory=list)  # filled by the downloads stage
+    charts: list = field(default_factory=list)  # filled by the charts stage
+
+    @property
+    def id(self) -> str:
+        return f"{self.package.id}-{self.family.name.replace('_', '-')}"
+
+    @property
+    def url(self) -> str:
+        return f"datasets/{self.id}/"
+
+    @property
+    def title_zh(self) -> str:
+        return f"{short_title(self.document)} · {self.family.title_zh}"
+
+    @property
+    def title_en(self) -> str:
+        return f"{self.document['title_en']} — {self.family.title_en}"
+
+    @property
+    def years(self) -> list[int]:
+        ys = set()
+        for r in self.rows:
+            for k in ("year", "target_year", "reference_year"):
+                if isinstance(r.get(k), int):
+                    ys.add(r[k])
+        return sorted(ys)
+
+    @property
+    def region_ids(self) -> list[str]:
+        return sorted({r["region_id"] for r in self.rows})
+
+    @property
+    def indicators(self) -> list[str]:
+        seen = []
+        for r in self.rows:
+            if r["indicator_zh"] not in seen:
+                seen.append(r["indicator_zh"])
+        return seen
+
+    def summary_zh(self) -> str:
+        ind = "、".join(self.indicators[:8])
+        return f"{self.document['title_zh']}中的{self.family.title_zh}数据，共{len(self.rows)}条，含{ind}等指标。"
+
+
+def short_title(doc: dict) -> str:
+    t = re.sub(r"[《》]", "", doc["title_zh"])
+    return t
+
+
+@dataclass
+class Derived:
+    corpus: Corpus
+    report: ValidationReport
+    documents: dict[str, dict]
+    regions: dict[str, dict]
+    children: dict[str, list[str]]
+    datasets: list[Dataset]
+    region_figures: dict[str, list[tuple[str, dict]]]  # region id -> (family, row)
+    village_mentions: dict[str, list[tuple[str, dict]]]
+    tables: dict[str, list[dict]]  # portal-wide merged tables, by resource name
+    headline: list[dict]
+    comparison: list[dict]
+    errata: list[dict]
+    checks: list[dict]
+
+    def dataset(self, doc_id: str, family: str) -> Dataset | None:
+        for d in self.datasets:
+            if d.package.id == doc_id and d.family.name == family:
+                return d
+        return None
+
+    def ancestors(self, region_id: str) -> list[dict]:
+        out, seen = [], set()
+        parent = self.regions.get(region_id, {}).get("parent_id")
+        while parent and parent in self.regions and parent not in seen:
+            seen.add(parent)
+            out.insert(0, self.regions[parent])
+            parent = self.regions[parent].get("parent_id")
+        return out
+
+    def region_docs(self, region_id: str) -> list[str]:
+        """Documents with a figure about this region or below it, or whose jurisdiction it is."""
+        ids = {region_id} | set(self.descendants(region_id))
+        docs = {row["doc_id"] for rid in ids for _, row in self.region_figures.get(rid, [])}
+        docs |= {d for d, doc in self.documents.items() if doc["region_id"] == region_id}
+        docs |= {row["doc_id"] for _, row in self.village_mentions.get(region_id, [])}
+        return sorted(docs)
+
+    def descendants(self, region_id: str) -> list[str]:
+        out, stack = [], list(self.children.get(region_id, []))
+        while stack:
+            r = stack.pop()
+            out.append(r)
+            stack.extend(self.children.get(r, []))
+        return out
+
+
+def exact(row: dict) -> Decimal:
+    return units.convert(row["value_as_printed"], row["printed_unit"], row["unit"]) or Decimal(str(row["value"]))
+
+
+def grand_total_investment(rows: list[dict]) -> dict | None:
+    """The document's largest printed investment total that is part of nothing else."""
+    totals = [r for r in rows if r["metric"] == "amount" and r["is_total"] and not r.get("part_of") and r.get("year") is None]
+    if not totals:
+        totals = [r for r in rows if r["metric"] == "amount" and r["is_total"] and not r.get("part_of")]
+    return max(totals, key=lambda r: r["value"], default=None)
+
+
+def planned_exits(rows: list[dict], unit_counted: str, jurisdiction: str, status: str = "planned") -> dict[int, float]:
+    """Planned exits by year for one unit counted, for the document's whole jurisdiction.
+
+    A document often prints the same yearly figure twice (prose and table), so jurisdiction-wide rows
+    are not summed: the year's figure is the largest printed for it. Where only lower regions are
+    printed for a year, their distinct figures are summed.
+    """
+    top: dict[int, float] = {}
+    below: dict[int, dict] = defaultdict(dict)
+    for r in rows:
+        if r["unit_counted"] != unit_counted or r["status"] != status or not r.get("year") or r["is_total"]:
+            continue
+        if r["region_id"] == jurisdiction:
+            top[r["year"]] = max(top.get(r["year"], 0), r["value"])
+        else:
+            below[r["year"]][r["region_id"]] = max(below[r["year"]].get(r["region_id"], 0), r["value"])
+    out = {y: top.get(y, sum(below[y].values())) for y in set(top) | set(below)}
+    return dict(sorted(out.items()))
+
+
+POOR_POPULATION_RE = re.compile(r"(建档立卡)?贫困人口")
+
+
+def registered_poor(pkg: DataPackage, jurisdiction: str) -> dict | None:
+    """The baseline count of registered poor persons in the document's jurisdiction (earliest year)."""
+    rows = [r for r in pkg.tables.get("baselines", []) if r["region_id"] == jurisdiction and r["unit"] == "人"
+            and r["kind"] == "status" and POOR_POPULATION_RE.search(r["indicator_zh"]) and "减少" not in r["indicator_zh"]]
+    rows.sort(key=lambda r: (r.get("reference_year") or 9999, -r["value"]))
+    return rows[0] if rows else None
+
+
+def run(corpus: Corpus, report: ValidationReport) -> Derived:
+    documents, regions, children = {}, {}, defaultdict(list)
+    tables: dict[str, list[dict]] = defaultdict(list)
+    datasets, region_figures, village_mentions = [], defaultdict(list), defaultdict(list)
+    for pkg in corpus.packages:
+        for row in pkg.tables["regions"]:
+            regions.setdefault(row["region_id"], row)
+        name = regions.get(pkg.document["region_id"], {}).get("name_zh", pkg.document["region_id"])
+        # a short name for chart titles and lists: jurisdiction and period
+        doc = {**pkg.document, "package": pkg, "short_zh": f"{name}（{pkg.document['period_start']}—{pkg.document['period_end']}）"}
+        documents[pkg.id] = doc
+        for res in pkg.descriptor["resources"]:
+            tables[res["name"]].extend(pkg.tables[res["name"]])
+        for fam in families.FIGURES:
+            rows = pkg.tables.get(fam.name, [])
+            if rows:
+                datasets.append(Dataset(pkg, fam, rows, doc))
+            for row in rows:
+                region_figures[row["region_id"]].append((fam.name, row))
+    for rid, row in sorted(regions.items()):
+        if row.get("parent_id") and row["parent_id"] in regions:
+            children[row["parent_id"]].append(rid)
+    names = {r["name_zh"]: rid for rid, r in regions.items() if r["level"] == "village"}
+    for row in tables.get("exit_schedules", []):
+        for name in re.split(r"[、,，\s]+", row.get("village_names_zh") or ""):
+            if name in names:
+                village_mentions[names[name]].append(("exit_schedules", row))
+
+    headline, comparison = [], []
+    for pkg in corpus.packages:
+        doc = documents[pkg.id]
+        inv = grand_total_investment(pkg.tables.get("investments", []))
+        exits = {u: planned_exits(pkg.tables.get("exit_schedules", []), u, doc["region_id"]) for u in ("person", "household", "village", "township", "county")}
+        poor = registered_poor(pkg, doc["region_id"])
+        headline.append({"doc": doc, "investment": inv, "exits": exits, "poor": poor})
+        by_cat = [r for r in pkg.tables.get("investments", []) if r["breakdown"] == "by_category" and r["metric"] == "amount" and not r["is_total"]]
+        cat_total = sum(exact(r) for r in by_cat)
+        comparison.append({
+            "doc": doc,
+            "region": regions.get(doc["region_id"]),
+            "investment": inv,
+            "poor": poor,
+            "per_person": (exact(inv) * 10000 / exact(poor)) if inv and poor else None,  # 万元 -> 元 per person
+            "category_shares": [(r["category_zh"], r["category_en"], exact(r) * 100 / cat_total) for r in by_cat] if cat_total else [],
+            "exit_persons": exits["person"],
+            "exit_villages": exits["village"],
+        })
+
+    errata, checks = [], []
+    for prep in report.packages:
+        for e in prep.package.errata:
+            errata.append({**e, "doc_id": prep.package.id})
+        for r in prep.results:
+            checks.append({**r, "doc_id": prep.package.id})
+
+    return Derived(
+        corpus=corpus, report=report, documents=documents, regions=regions, children=dict(children),
+        datasets=datasets, region_figures=dict(region_figures), village_mentions=dict(village_mentions),
+        tables=dict(tables), headline=headline, comparison=comparison, errata=errata, checks=checks,
+    )

@@ -1,0 +1,292 @@
+"""Stage 6, pages: the Markdown tree that mkdocs builds, from jinja2 templates in templates/.
+
+Data never becomes template code: values are passed to templates, which escape them for HTML (jinja
+autoescape) and, where they land in Markdown, also for Markdown (the `md` filter).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import jinja2
+import yaml
+from markupsafe import Markup
+
+from . import families
+from .derive import LEVEL_EN, LEVEL_ZH, STATUS_ZH, UNIT_COUNTED_ZH, Derived, exact, public_row
+from .scaffold import LICENSE
+from .settings import Settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
+
+
+def md(value) -> Markup:
+    """Text for a Markdown context: HTML-escaped, Markdown syntax backslash-escaped, one line."""
+    text = " ".join(str("" if value is None else value).split())
+    return Markup(MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=True)).replace("\\&", "&"))
+
+
+def cell(value) -> Markup:
+    """Text for an HTML table cell inside Markdown: escaped, newlines as <br>, never a blank line."""
+    if value is None:
+        return Markup("")
+    if isinstance(value, bool):
+        return Markup("是" if value else "否")
+    lines = [html.escape(x) for x in str(value).splitlines() if x.strip()]
+    return Markup("<br>".join(lines))
+
+
+def num(value, digits: int | None = None) -> str:
+    if value is None or value == "":
+        return ""
+    v = float(value)
+    if digits is None:
+        digits = 0 if v.is_integer() else min(4, len(repr(v).split(".")[-1]))
+    s = f"{v:,.{digits}f}"
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def yi(value) -> str:
+    """万元 shown as 亿元 for headlines (the data stays in 万元)."""
+    return "" if value is None else f"{float(value) / 10000:,.2f}"
+
+
+def env() -> jinja2.Environment:
+    e = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
+                           trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    e.filters.update(md=md, cell=cell, num=num, yi=yi, tojson_ld=jsonld)
+    e.globals.update(LEVEL_ZH=LEVEL_ZH, LEVEL_EN=LEVEL_EN, UNIT_COUNTED_ZH=UNIT_COUNTED_ZH, STATUS_ZH=STATUS_ZH,
+                     FAMILIES=families, LICENSE=LICENSE)
+    return e
+
+
+def jsonld(obj) -> str:
+    # "</" would close the <script> element early
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+
+
+def base_of(rel: str) -> str:
+    p = Path(rel)
+    depth = len(p.parent.parts) if p.name == "index.md" else len(p.with_suffix("").parts)
+    return "../" * depth
+
+
+class Writer:
+    def __init__(self, out: Path, environment: jinja2.Environment, settings: Settings):
+        self.out, self.env, self.settings = out, environment, settings
+        self.written: list[str] = []
+
+    def page(self, rel: str, template: str, meta: dict | None = None, **ctx) -> None:
+        text = self.env.get_template(template).render(base=base_of(rel), site_url=self.settings.site_url, **ctx)
+        front = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=True, width=10_000) + "---\n\n" if meta else ""
+        path = self.out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(front + text, encoding="utf-8")
+        self.written.append(rel)
+
+
+def dataset_jsonld(ds, settings: Settings) -> dict:
+    url = settings.site_url + ds.url
+    return {
+        "@context": "https://schema.org/",
+        "@type": "Dataset",
+        "name": ds.title_zh,
+        "alternateName": ds.title_en,
+        "description": ds.summary_zh(),
+        "url": url,
+        "identifier": ds.id,
+        "inLanguage": "zh-CN",
+        "keywords": keywords(ds),
+        "license": LICENSE["path"],
+        "isAccessibleForFree": True,
+        "creator": {"@type": "Organization", "name": "脱贫攻坚规划开放数据门户"},
+        "isBasedOn": {"@type": "CreativeWork", "name": ds.document["title_zh"], "sha256": ds.document["source_sha256"]},
+        "temporalCoverage": f"{ds.document['period_start']}/{ds.document['period_end']}",
+        "spatialCoverage": {"@type": "Place", "name": ds.package.tables["regions"] and region_name(ds)},
+        "variableMeasured": ds.indicators[:30],
+        "distribution": [
+            {"@type": "DataDownload", "encodingFormat": mime(d["format"]), "contentUrl": settings.site_url + d["path"],
+             "contentSize": f"{d['size']} B", "sha256": d["sha256"]}
+            for d in ds.downloads
+        ],
+    }
+
+
+def region_name(ds) -> str:
+    rid = ds.document["region_id"]
+    for r in ds.package.tables["regions"]:
+        if r["region_id"] == rid:
+            return r["name_zh"]
+    return rid
+
+
+def mime(fmt: str) -> str:
+    return {"CSV": "text/csv", "XLSX": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "JSON": "application/json", "datapackage.json": "application/json", "ZIP": "application/zip"}[fmt]
+
+
+def keywords(ds) -> list[str]:
+    words = [ds.family.title_zh, ds.family.title_en, region_name(ds), "脱贫攻坚", "扶贫"]
+    counts = Counter()
+    for r in ds.rows:
+        for k in ("indicator_zh", "category_zh", "funding_source_zh", "sector_zh", "cause_zh", "project_zh"):
+            if r.get(k):
+                counts[r[k]] += 1
+    words += [w for w, _ in counts.most_common(12)]
+    return list(dict.fromkeys(words))
+
+
+def citation(ds, settings: Settings, version: str) -> dict:
+    url = settings.site_url + ds.url
+    year = ds.document["period_end"]
+    gbt = f"脱贫攻坚规划开放数据门户. {ds.title_zh}[DS/OL]. 版本 {version}. [{ '引用日期' }]. {url}."
+    key = re.sub(r"[^a-z0-9]", "", ds.id.lower())
+    bib = (f"@misc{{{key},\n  title = {{{ds.title_en}}},\n  author = {{{{Poverty-Alleviation Plans Open Data Portal}}}},\n"
+           f"  year = {{{year}}},\n  note = {{Dataset version {version}, derived from: {ds.document['title_en']}}},\n"
+           f"  howpublished = {{\\url{{{url}}}}}\n}}")
+    return {"gbt": gbt, "bibtex": bib}
+
+
+def run(derived: Derived, settings: Settings, docs_dir: Path, charts: dict, downloads: dict, changes: list[dict],
+        version: str) -> list[str]:
+    """Write every generated page; copy the hand-written pages; return the written paths."""
+    e = env()
+    w = Writer(docs_dir, e, settings)
+    schemas = derived.corpus.schemas
+    common = dict(d=derived, version=version, changes=changes, downloads=downloads)
+    # hand-written pages are copied; a marker comment is the one place they take generated content
+    markers = {"<!-- figure-counts -->": e.get_template("counts.md.j2").render(base="", counts=figure_counts(derived))}
+    for src in sorted(settings.docs.rglob("*")):
+        rel = src.relative_to(settings.docs)
+        if src.is_file() and rel.parts[0] != "overrides":
+            dest = docs_dir / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if src.suffix == ".md":
+                text = src.read_text(encoding="utf-8")
+                for marker, content in markers.items():
+                    text = text.replace(marker, content)
+                dest.write_text(text, encoding="utf-8")
+            else:
+                shutil.copyfile(src, dest)
+
+    w.page("index.md", "home.md.j2", {"hide": ["navigation", "toc"], "search": {"boost": 0.5}}, **common)
+    facets = catalog_facets(derived)
+    w.page("catalog.md", "catalog.md.j2", {"search": {"boost": 1.5}}, facets=facets, **common)
+    for ds in derived.datasets:
+        fields = schemas[ds.family.name]["fields"]
+        w.page(f"{ds.url}index.md", "dataset.md.j2",
+               {"description": ds.summary_zh(), "jsonld": jsonld(dataset_jsonld(ds, settings)), "search": {"boost": 2},
+                "keywords": ", ".join(keywords(ds))},
+               ds=ds, fields=fields, columns=display_columns(ds.family.name), charts=charts.get(ds.id, []),
+               cite=citation(ds, settings, version), keywords=keywords(ds), **common)
+    w.page("documents/index.md", "documents.md.j2", None, **common)
+    for doc_id, doc in derived.documents.items():
+        rows = sorted((dict(r, family=f) for f, r in doc["package"].figures()), key=lambda r: (r["line_start"], r["figure_id"]))
+        w.page(f"documents/{doc_id}/index.md", "document.md.j2", {"description": doc["title_zh"]},
+               doc=doc, rows=rows, errata=[x for x in derived.errata if x["doc_id"] == doc_id],
+               datasets=[x for x in derived.datasets if x.package.id == doc_id], **common)
+    w.page("regions/index.md", "regions.md.j2", None, tree=region_tree(derived), **common)
+    for rid, region in derived.regions.items():
+        w.page(f"regions/{rid}/index.md", "region.md.j2", {"description": f"{region['name_zh']}的脱贫攻坚规划数据"},
+               region=region, **region_context(derived, rid, charts), **common)
+    w.page("compare.md", "compare.md.j2", None, charts=charts.get("_compare", []), **common)
+    w.page("quality.md", "quality.md.j2", None, counts=figure_counts(derived), **common)
+    w.page("downloads.md", "downloads.md.j2", None, **common)
+    w.page("changelog.md", "changelog.md.j2", None, **common)
+    write_user_dict(derived, settings.work / "jieba_user.txt")
+    return w.written
+
+
+def display_columns(family: str) -> list[str]:
+    dims = {
+        "targets": ["sector_zh", "target_year", "comparator"],
+        "investments": ["breakdown", "category_zh", "funding_source_zh", "year", "project_zh", "metric"],
+        "exit_schedules": ["year", "unit_counted", "status", "village_names_zh"],
+        "baselines": ["kind", "reference_year", "reference_period"],
+        "poverty_causes": ["cause_zh", "reference_year"],
+        "measures": ["sector_zh", "project_zh", "year", "status"],
+    }[family]
+    return ["figure_id", "region_id", "indicator_zh"] + dims + ["value", "unit", "value_as_printed", "line_start", "is_total"]
+
+
+def catalog_facets(derived: Derived) -> dict:
+    facets = {"region": defaultdict(list), "level": defaultdict(list), "family": defaultdict(list), "year": defaultdict(list)}
+    for ds in derived.datasets:
+        reg = derived.regions.get(ds.document["region_id"], {})
+        facets["region"][reg.get("name_zh", ds.document["region_id"])].append(ds)
+        facets["level"][LEVEL_ZH.get(reg.get("level"), "其他")].append(ds)
+        facets["family"][ds.family.title_zh].append(ds)
+        for y in range(ds.document["period_start"], ds.document["period_end"] + 1):
+            facets["year"][str(y)].append(ds)
+    return {k: dict(sorted(v.items())) for k, v in facets.items()}
+
+
+def region_tree(derived: Derived) -> list[tuple[int, dict]]:
+    roots = [r for rid, r in derived.regions.items() if not r.get("parent_id") or r["parent_id"] not in derived.regions]
+    out = []
+
+    def walk(r, depth):
+        out.append((depth, r))
+        for c in sorted(derived.children.get(r["region_id"], []), key=lambda x: derived.regions[x]["name_zh"]):
+            walk(derived.regions[c], depth + 1)
+
+    for r in sorted(roots, key=lambda x: x["region_id"]):
+        walk(r, 0)
+    return out
+
+
+def region_context(derived: Derived, rid: str, charts: dict) -> dict:
+    figs = derived.region_figures.get(rid, [])
+    by_family = defaultdict(list)
+    for fam, row in figs:
+        by_family[fam].append(row)
+    docs = derived.region_docs(rid)
+    jurisdiction_of = [d for d, doc in derived.documents.items() if doc["region_id"] == rid]
+    region_charts = []
+    for ds in derived.datasets:
+        if ds.package.id in jurisdiction_of and ds.family.name in ("investments", "exit_schedules", "poverty_causes"):
+            region_charts.extend(ds.charts)
+    exits = sorted(by_family.get("exit_schedules", []), key=lambda r: (r.get("year") or 9999, r["unit_counted"]))
+    return {
+        "ancestors": derived.ancestors(rid),
+        "children": [derived.regions[c] for c in sorted(derived.children.get(rid, []), key=lambda x: derived.regions[x]["name_zh"])],
+        "by_family": dict(by_family),
+        "docs": [derived.documents[d] for d in docs],
+        "region_charts": region_charts,
+        "exits": exits,
+        "mentions": derived.village_mentions.get(rid, []),
+    }
+
+
+def figure_counts(derived: Derived) -> list[dict]:
+    out = []
+    for pkg in derived.corpus.packages:
+        c = Counter(f for f, _ in pkg.figures())
+        out.append({"doc": derived.documents[pkg.id], "counts": [c.get(f.name, 0) for f in families.FIGURES],
+                    "total": sum(c.values()), "ignored": len(pkg.ignore), "errata": len(pkg.errata)})
+    return out
+
+
+def write_user_dict(derived: Derived, path: Path) -> None:
+    """Place names and terms of the data, so jieba keeps them whole in the search index."""
+    words = set()
+    for r in derived.regions.values():
+        words.add(r["name_zh"])
+        short = re.sub(r"(彝族傣族自治县|回族土族自治县|藏族自治州|回族自治州|自治县|自治州)$", "", r["name_zh"])
+        if len(short) >= 2:
+            words.add(short)
+    for rows in derived.tables.values():
+        for row in rows:
+            for k in ("indicator_zh", "category_zh", "funding_source_zh", "cause_zh", "sector_zh"):
+                v = row.get(k)
+                if v and 2 <= len(v) <= 12 and not re.search(r"[\s\d]", v):
+                    words.add(v)
+    words |= {"易地扶贫搬迁", "资金筹措", "危房改造", "建档立卡", "深度贫困", "脱贫攻坚", "贫困发生率", "低保兜底", "产业扶贫", "贫困村"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{w} 50 n\n" for w in sorted(words)), encoding="utf-8")
