@@ -132,14 +132,17 @@ def exit_charts(ds: Dataset) -> list[Chart]:
 
 
 def cause_charts(ds: Dataset) -> list[Chart]:
-    rows = [r for r in ds.rows if not r["is_total"] and r["unit"] in ("户", "人")]
+    rows = [r for r in ds.rows if not r["is_total"]]
     if not rows:
         return []
-    unit = rows[0]["unit"]
+    # one chart, in the unit most causes are given in (households, persons or shares)
+    unit = max(("户", "人", "%"), key=lambda u: sum(r["unit"] == u for r in rows))
     rows = [r for r in rows if r["unit"] == unit]
+    if not rows:
+        return []
     frame = pd.DataFrame([{"致贫原因": r["cause_zh"], f"数量（{unit}）": float(r["value"])} for r in rows])
     title = f"{ds.document['short_zh']}：致贫原因"
-    desc = f"横向条形图：{len(rows)}类致贫原因的贫困{unit}数，由多到少排列。"
+    desc = f"横向条形图：{len(rows)}类致贫原因（单位：{unit}），由多到少排列。"
     col = f"数量（{unit}）"
     return [make_chart(title, desc, unit, ds.document, rows, frame, [(c, c) for c in frame.columns],
                        lambda c: c.mark_bar(color=PALETTE[1]).encode(y=alt.Y("致贫原因:N", sort="-x", title=None),

@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `portal diff | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0
     except Exception as err:  # noqa: BLE001 - the user sees one line, --debug shows the traceback
         if debug:
             traceback.print_exc()

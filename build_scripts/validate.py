@@ -50,7 +50,8 @@ def frictionless_problems(pkg: DataPackage, rel) -> list[Problem]:
         path = rel(res_path) if res_path else rel(pkg.descriptor_path)
         for err in task.errors:
             row = getattr(err, "row_number", None)
-            fname = getattr(err, "field_name", None) or "-"
+            # foreign-key and primary-key errors name their fields in a list
+            fname = getattr(err, "field_name", None) or ",".join(getattr(err, "field_names", None) or []) or "-"
             if err.type in ("blank-label", "duplicate-label", "missing-label", "extra-label", "incorrect-label"):
                 row = 1
                 fname = getattr(err, "label", None) or fname

@@ -1,0 +1,99 @@
+"""The pipeline end to end on a small package, the CLI's contract, and the declared settings."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import fields
+
+import yaml
+
+from build_scripts.settings import Settings
+from conftest import ROOT
+
+
+def small_datasets(tmp_path):
+    ds = tmp_path / "datasets"
+    shutil.copytree(ROOT / "datasets" / "schemas", ds / "schemas")
+    shutil.copytree(ROOT / "datasets" / "xinping-2018", ds / "xinping-2018")
+    return ds
+
+
+def test_build_small_package_end_to_end(tmp_path, portal, sources):
+    ds = small_datasets(tmp_path)
+    out = tmp_path / "site"
+    proc = portal("build", "--datasets", str(ds), "--sources", str(sources), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    for page in ("index.html", "catalog/index.html", "documents/xinping-2018/index.html", "regions/530427/index.html",
+                 "datasets/xinping-2018-investments/index.html", "quality/index.html", "downloads/index.html",
+                 "data.json", "api/datasets.json", "feed.xml", "sitemap.xml", "search/search_index.json"):
+        assert (out / page).is_file(), page
+    # every stage left its mark: a chart, a download, a catalog entry
+    assert list((out / "charts").glob("*.svg"))
+    assert (out / "downloads" / "xinping-2018-investments" / "xinping-2018-investments.csv").is_file()
+    api = json.loads((out / "api" / "datasets.json").read_text(encoding="utf-8"))
+    assert {d["id"] for d in api["datasets"]} >= {"xinping-2018-investments", "xinping-2018-measures"}
+    # no leftovers of the atomic swap beside the output
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_failed_build_keeps_last_good_site(tmp_path, portal, sources):
+    ds = small_datasets(tmp_path)
+    out = tmp_path / "site"
+    assert portal("build", "--datasets", str(ds), "--sources", str(sources), "--out", str(out)).returncode == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    csv_path = ds / "xinping-2018" / "data" / "targets.csv"
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    cells = lines[1].split(",")
+    value_col = lines[0].split(",").index("value")
+    cells[value_col] = "not-a-number"
+    lines[1] = ",".join(cells)
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    proc = portal("build", "--datasets", str(ds), "--sources", str(sources), "--out", str(out))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert f"xinping-2018/data/targets.csv:2:value:" in proc.stderr
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_usage_error_exits_2(portal):
+    proc = portal("build", "--no-such-option")
+    assert proc.returncode == 2
+    proc = portal("coverage")  # needs --sources
+    assert proc.returncode == 2 and "--sources" in proc.stderr
+
+
+def test_missing_datasets_folder_is_one_clear_line(tmp_path, portal):
+    proc = portal("validate", "--datasets", str(tmp_path / "nope"))
+    assert proc.returncode == 1
+    assert "datasets folder does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_setting_is_documented_in_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for f in fields(Settings):
+        assert f"`{f.name}`" in readme, f"setting {f.name} is not documented in README.md"
+        assert f.metadata.get("help"), f"setting {f.name} has no help text"
+
+
+def test_readme_starts_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```")[1].strip().splitlines()
+    commands = [line.split("#")[0].strip() for line in block[1:] if line.strip()]
+    assert commands == ["make site", "make test"]
+    assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_mkdocs_config_is_offline_and_chinese():
+    cfg = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.Loader)  # has a !!python tag
+    assert cfg["theme"]["font"] is False
+    assert cfg["theme"]["language"] == "zh"
+    search = next(p["search"] for p in cfg["plugins"] if isinstance(p, dict) and "search" in p)
+    assert search["lang"] == "zh"
+    assert "navigation.prune" in cfg["theme"]["features"]
+
+
+def test_generated_pages_are_not_committed():
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8")
+    assert "site/" in ignored and ".build/" in ignored

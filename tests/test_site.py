@@ -1,0 +1,205 @@
+"""The built real site, as a journalist and a machine would read it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+
+from conftest import ROOT
+
+FIGURE_FAMILIES = ("targets", "investments", "exit_schedules", "baselines", "poverty_causes", "measures")
+
+
+def expected_datasets() -> dict[str, Path]:
+    """Dataset ids read straight from the packages: one per non-empty figure resource."""
+    out = {}
+    for desc in sorted((ROOT / "datasets").glob("*/datapackage.yaml")):
+        pkg = desc.parent
+        for res in yaml.safe_load(desc.read_text(encoding="utf-8"))["resources"]:
+            path = pkg / res["path"]
+            if res["name"] in FIGURE_FAMILIES and len(path.read_text(encoding="utf-8").strip().splitlines()) > 1:
+                out[f"{pkg.name}-{res['name'].replace('_', '-')}"] = path
+    return out
+
+
+DATASETS = expected_datasets()
+
+
+class Page(HTMLParser):
+    def __init__(self, html: str):
+        super().__init__()
+        self.links, self.imgs, self.scripts, self._in_ld, self.jsonld = [], [], [], False, []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "a" and "href" in a:
+            self.links.append(a)
+        if tag == "img":
+            self.imgs.append(a)
+        if tag == "script":
+            self.scripts.append(a)
+            self._in_ld = a.get("type") == "application/ld+json"
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_ld = False
+
+    def handle_data(self, data):
+        if self._in_ld:
+            self.jsonld.append(data)
+
+
+def read_rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def page(site: Path, url: str) -> Page:
+    return Page((site / url / "index.html").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("ds_id", sorted(DATASETS))
+def test_dataset_page_downloads_parse_and_hold_the_package_rows(built_site, ds_id):
+    source_rows = read_rows(DATASETS[ds_id])
+    ids = [r["figure_id"] for r in source_rows]
+    p = page(built_site, f"datasets/{ds_id}")
+    hrefs = [a["href"] for a in p.links if "download" in a]
+    files = {Path(h).suffix: (built_site / "datasets" / ds_id / h).resolve() for h in hrefs
+             if "/downloads/" in h and not h.endswith("datapackage.json")}
+    assert {".csv", ".xlsx", ".json", ".zip"} <= set(files), hrefs
+    raw = files[".csv"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "CSV must carry a BOM so that Excel reads UTF-8"
+    csv_rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert [r["figure_id"] for r in csv_rows] == ids
+    assert [r["value_as_printed"] for r in csv_rows] == [r["value_as_printed"] for r in source_rows]
+    wb = openpyxl.load_workbook(files[".xlsx"], read_only=True)
+    xrows = list(wb["data"].iter_rows(values_only=True))
+    assert [r[0] for r in xrows[1:]] == ids
+    data = json.loads(files[".json"].read_text(encoding="utf-8"))
+    assert [r["figure_id"] for r in data["rows"]] == ids
+    jsons = [f for f in hrefs if f.endswith("datapackage.json")]
+    assert jsons
+    with zipfile.ZipFile(files[".zip"]) as z:
+        names = z.namelist()
+        assert "datapackage.json" in names
+        desc = json.loads(z.read("datapackage.json"))
+        assert {r["name"] for r in desc["resources"]} >= {"documents", "regions"}
+
+
+def test_zipped_package_validates_on_its_own(built_site, tmp_path):
+    from frictionless import Package
+
+    ds_id = sorted(DATASETS)[0]
+    z = next((built_site / "downloads" / ds_id).glob("*.zip"))
+    zipfile.ZipFile(z).extractall(tmp_path)
+    report = Package(str(tmp_path / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "note"])[:5]
+
+
+@pytest.mark.parametrize("ds_id", sorted(DATASETS))
+def test_dataset_page_has_json_ld_and_schema_table(built_site, ds_id):
+    html = (built_site / "datasets" / ds_id / "index.html").read_text(encoding="utf-8")
+    head = html.split("</head>")[0]
+    p = Page(head)
+    assert len(p.jsonld) == 1
+    ld = json.loads(p.jsonld[0])
+    assert ld["@type"] == "Dataset" and ld["name"] and ld["license"].startswith("https://creativecommons.org/licenses/by/4.0")
+    formats = {d["encodingFormat"] for d in ld["distribution"]}
+    assert {"text/csv", "application/json", "application/zip"} <= formats
+    for field in ("figure_id", "value_as_printed", "line_start"):
+        assert f"<code>{field}</code>" in html
+    assert "GB/T 7714" in html and "@misc{" in html
+
+
+@pytest.mark.parametrize("ds_id", [d for d in sorted(DATASETS) if d.split("-", 2)[-1] in ("investments", "exit-schedules", "poverty-causes")])
+def test_chart_pages_show_svg_charts_with_downloads(built_site, ds_id):
+    rows = read_rows(DATASETS[ds_id])
+    if not any(r.get("is_total") == "false" and (r.get("year") or r.get("category_zh") or r.get("cause_zh") or r.get("funding_source_zh")) for r in rows):
+        pytest.skip("no chartable rows")
+    p = page(built_site, f"datasets/{ds_id}")
+    svgs = [i for i in p.imgs if i.get("src", "").endswith(".svg")]
+    assert svgs, "a dataset with chartable rows shows at least one chart"
+    for img in svgs:
+        target = (built_site / "datasets" / ds_id / img["src"]).resolve()
+        svg = target.read_text(encoding="utf-8")
+        assert svg.startswith("<svg") and "<text" in svg  # text stays text
+        assert img.get("alt")
+        for ext in (".png", ".vl.json", ".csv"):
+            assert target.with_name(target.name.replace(".svg", ext)).is_file()
+        png = target.with_name(target.name.replace(".svg", ".png")).read_bytes()
+        assert png.startswith(b"\x89PNG")
+
+
+def test_api_and_data_json_list_every_dataset(built_site):
+    api = json.loads((built_site / "api" / "datasets.json").read_text(encoding="utf-8"))
+    assert {d["id"] for d in api["datasets"]} == set(DATASETS)
+    for ds_id in DATASETS:
+        one = json.loads((built_site / "api" / "datasets" / f"{ds_id}.json").read_text(encoding="utf-8"))
+        assert one["id"] == ds_id and one["rows"] == len(read_rows(DATASETS[ds_id]))
+    pod = json.loads((built_site / "data.json").read_text(encoding="utf-8"))
+    assert pod["conformsTo"] == "https://project-open-data.cio.gov/v1.1/schema"
+    assert len(pod["dataset"]) == len(DATASETS)
+    for d in pod["dataset"]:
+        assert {"title", "description", "keyword", "modified", "publisher", "contactPoint", "identifier", "accessLevel", "distribution"} <= set(d)
+    dcat = json.loads((built_site / "catalog.jsonld").read_text(encoding="utf-8"))
+    assert len(dcat["dcat:dataset"]) == len(DATASETS)
+    feed = (built_site / "feed.xml").read_text(encoding="utf-8")
+    assert feed.startswith("<?xml") and "<feed" in feed
+
+
+def test_search_index_holds_place_names_and_terms_as_whole_words(built_site):
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    sep = re.compile(index["config"]["separator"])
+    tokens = set()
+    for doc in index["docs"]:
+        tokens.update(sep.split(doc["title"] + " " + doc["text"]))
+    townships = [r["name_zh"] for r in read_rows(ROOT / "datasets" / "gonghe-2018" / "data" / "regions.csv") if r["level"] == "township"]
+    assert townships
+    for name in townships + ["共和县", "西宁市", "易地扶贫搬迁", "危房改造"]:
+        assert name in tokens, name
+
+
+def test_every_page_kind_is_built(built_site):
+    regions = {r["region_id"] for p in (ROOT / "datasets").glob("*/data/regions.csv") for r in read_rows(p)}
+    for url in ["", "catalog", "documents", "regions", "compare", "quality", "downloads", "changelog", "methodology", "about"]:
+        assert (built_site / url / "index.html").is_file(), url
+    for rid in regions:
+        assert (built_site / "regions" / rid / "index.html").is_file(), rid
+    for pkg in (ROOT / "datasets").glob("*/datapackage.yaml"):
+        assert (built_site / "documents" / pkg.parent.name / "index.html").is_file()
+
+
+def test_quality_page_publishes_every_erratum(built_site):
+    html = (built_site / "quality" / "index.html").read_text(encoding="utf-8")
+    for path in (ROOT / "datasets").glob("*/errata.yaml"):
+        for e in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            assert f">{e['id']}<" in html, e["id"]
+
+
+def test_methodology_counts_figures_per_document_and_family(built_site):
+    html = (built_site / "methodology" / "index.html").read_text(encoding="utf-8")
+    totals = {}
+    for path in DATASETS.values():
+        totals[path.parent.parent.name] = totals.get(path.parent.parent.name, 0) + len(read_rows(path))
+    for doc, total in totals.items():
+        assert re.search(rf">{doc}</a></td>(<td class=\"num\">\d+</td>){{6}}<td class=\"num\">{total}</td>", html), doc
+
+
+def test_site_makes_no_reference_to_another_host(built_site):
+    """No CDN, font or analytics: every src/href that loads something is relative or same-site."""
+    loaders = re.compile(r"<(?:script|img|link|iframe|source)\b[^>]*?(?:src|href)=\"(https?:)?//", re.I)
+    for html in built_site.rglob("*.html"):
+        text = html.read_text(encoding="utf-8")
+        for m in loaders.finditer(text):
+            tag = text[m.start(): text.find(">", m.start()) + 1]
+            assert 'rel="alternate"' in tag or 'rel="canonical"' in tag, (html, tag)
