@@ -79,6 +79,8 @@ def investment_charts(ds: Dataset) -> list[Chart]:
             continue
         # a 2-D table's row and column totals are parts too; chart only the innermost cells
         cells = [r for r in group if all(r.get(d) not in (None, "") for d in dims)] or group
+        if len(cells) < 2:
+            continue  # one bar is not a chart; the table shows it
         labels = {"category_zh": "类别", "funding_source_zh": "资金来源", "year": "年度", "project_zh": "项目"}
         frame = pd.DataFrame([{**{labels[d]: str(r.get(d) or "") for d in dims}, "金额（万元）": float(exact(r))} for r in cells])
         main = labels[dims[0]]

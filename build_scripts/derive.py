@@ -144,11 +144,15 @@ def exact(row: dict) -> Decimal:
 
 
 def grand_total_investment(rows: list[dict]) -> dict | None:
-    """The document's largest printed investment total that is part of nothing else."""
-    totals = [r for r in rows if r["metric"] == "amount" and r["is_total"] and not r.get("part_of") and r.get("year") is None]
-    if not totals:
-        totals = [r for r in rows if r["metric"] == "amount" and r["is_total"] and not r.get("part_of")]
-    return max(totals, key=lambda r: r["value"], default=None)
+    """The document's planned investment: its `total` breakdown, when that names one amount.
+
+    A notice that bundles several plans (Xining) prints one total per plan and none for the whole:
+    then there is no document total, and none is made up by adding plans together.
+    """
+    totals = [r for r in rows if r["breakdown"] == "total" and r["metric"] == "amount" and not r.get("part_of") and r.get("year") is None]
+    if not totals or len({r["value"] for r in totals}) != 1:
+        return None
+    return min(totals, key=lambda r: r["line_start"])
 
 
 def planned_exits(rows: list[dict], unit_counted: str, jurisdiction: str, status: str = "planned") -> dict[int, float]:
