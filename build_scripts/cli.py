@@ -102,7 +102,8 @@ def cmd_coverage(settings: Settings, doc: str | None) -> int:
         lines = (settings.sources / pkg.document["source_file"]).read_text(encoding="utf-8").split("\n")
         missing = coverage.uncovered(pkg, lines)
         total += len(missing)
-        print(f"{pkg.id}: {len(list(pkg.figures()))} figures, {len(pkg.ignore)} ignore entries, {len(missing)} uncovered number(s)")
+        print(f"{pkg.id}: {len(list(pkg.figures()))} figures, {coverage.ignored_numbers(pkg, lines)} printed numbers ignored "
+              f"({len(pkg.ignore)} ignore entries), {len(missing)} uncovered number(s)")
         for u in missing:
             print(f"  {pkg.document['source_file']}:{u.line}: {u.number}  …{u.context}…")
     return 1 if total else 0

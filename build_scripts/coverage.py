@@ -25,9 +25,10 @@ def parse_lines(spec) -> tuple[int, int]:
     return int(a), int(b or a)
 
 
-def covered_spans(pkg: DataPackage, lines: list[str]) -> dict[int, list[tuple[int, int]]]:
+def covered_spans(pkg: DataPackage, lines: list[str], figures: bool = True, ignored: bool = True) -> dict[int, list[tuple[int, int]]]:
+    """Spans of each line explained by a figure row and/or by an ignore entry."""
     spans: dict[int, list[tuple[int, int]]] = {}
-    for _, row in pkg.figures():
+    for _, row in pkg.figures() if figures else ():
         a, b = row["line_start"], row["line_end"]
         if a < 1 or b > len(lines) or b < a:
             continue
@@ -40,7 +41,7 @@ def covered_spans(pkg: DataPackage, lines: list[str]) -> dict[int, list[tuple[in
                 s, e = starts[k], starts[k] + len(lines[n - 1])
                 if i < e and j > s:
                     spans.setdefault(n, []).append((max(i, s) - s, min(j, e) - s))
-    for entry in pkg.ignore:
+    for entry in pkg.ignore if ignored else ():
         try:
             a, b = parse_lines(entry.get("lines"))
         except ValueError:
@@ -66,3 +67,16 @@ def uncovered(pkg: DataPackage, lines: list[str], first: int = 1, last: int | No
                 ctx = line[max(0, m.start() - 12) : m.end() + 12].strip()
                 found.append(Uncovered(n, m.group(0), ctx))
     return found
+
+
+def ignored_numbers(pkg: DataPackage, lines: list[str]) -> int:
+    """How many printed numbers only the ignore list explains (not figures: years, numbering, ...)."""
+    by_figures = covered_spans(pkg, lines, ignored=False)
+    by_ignore = covered_spans(pkg, lines, figures=False)
+    count = 0
+    for n, line in enumerate(lines, 1):
+        for m in NUMBER_RE.finditer(line):
+            inside = lambda spans: any(s <= m.start() and m.end() <= e for s, e in spans.get(n, []))  # noqa: E731
+            if inside(by_ignore) and not inside(by_figures):
+                count += 1
+    return count
