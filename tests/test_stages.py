@@ -1,0 +1,112 @@
+"""Each pipeline stage on its own, in process, on the real packages (no mkdocs): load → validate →
+derive → charts → downloads → pages → catalog."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+
+from build_scripts import catalog, charts, derive, downloads, load, pages, validate
+from build_scripts.settings import Settings
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def derived(tmp_path_factory, sources):
+    settings = Settings.from_env(sources=sources, work=tmp_path_factory.mktemp("work"), quiet=True)
+    corpus = load.run(settings)
+    return derive.run(corpus, validate.run(corpus)), settings
+
+
+def test_load_finds_every_package_with_schemas_inlined(sources):
+    corpus = load.run(Settings.from_env(sources=sources))
+    assert {p.id for p in corpus.packages} == {d.parent.name for d in (ROOT / "datasets").glob("*/datapackage.yaml")}
+    for pkg in corpus.packages:
+        assert all(isinstance(r["schema"], dict) for r in pkg.descriptor["resources"])
+
+
+def test_validate_reads_typed_rows_and_records_consistency_results(derived):
+    d, _ = derived
+    row = d.tables["investments"][0]
+    assert isinstance(row["line_start"], int) and isinstance(row["value"], float)
+    assert d.checks and all({"check", "figure_id", "ok"} <= set(c) for c in d.checks)
+    # every failing check is one the package's errata record
+    recorded = {(e["doc_id"], e["check"], e["figure_id"]) for e in d.errata}
+    assert all((c["doc_id"], c["check"], c["figure_id"]) in recorded for c in d.checks if not c["ok"])
+
+
+def test_derive_headline_total_only_where_the_document_prints_one(derived):
+    d, _ = derived
+    heads = {h["doc"]["doc_id"]: h for h in d.headline}
+    assert heads["gonghe-2018"]["investment"]["value_as_printed"].startswith("6.909")
+    assert heads["xining-2016"]["investment"] is None  # 17 plans, a total each, none for the notice
+
+
+def test_derive_exit_years_do_not_double_count_prose_and_table(derived, sources):
+    """Gonghe's 2018 plan, read from the source text's own sentence, is the headline figure."""
+    d, _ = derived
+    text = (sources / d.documents["gonghe-2018"]["source_file"]).read_text(encoding="utf-8")
+    import re
+
+    printed = int(re.search(r"2018年计划\d+个贫困村退出、贫困人口\d+户、(\d+)人脱贫", text).group(1))
+    heads = {h["doc"]["doc_id"]: h for h in d.headline}
+    assert heads["gonghe-2018"]["exits"]["person"][2018] == printed
+
+
+def test_charts_specs_have_title_description_and_source(derived):
+    d, _ = derived
+    ds = d.dataset("gonghe-2018", "investments")
+    made = charts.investment_charts(ds)
+    assert made
+    for c in made:
+        assert c.spec["description"] == c.description and c.title and c.source.startswith("来源：")
+        assert c.spec["config"]["font"].startswith("Noto Sans CJK")
+        assert len(c.key) == 16
+    assert charts.investment_charts(ds)[0].key == made[0].key  # same data, same file name
+
+
+def test_downloads_are_reproducible_bytes(derived, tmp_path):
+    d, settings = derived
+    a = downloads.run(d, settings, tmp_path / "a")
+    b = downloads.run(d, settings, tmp_path / "b")
+    assert a["bulk"]["sha256"] == b["bulk"]["sha256"]
+    with zipfile.ZipFile(tmp_path / "a" / a["bulk"]["path"]) as z:
+        assert all(i.date_time == downloads.FIXED_TIME for i in z.infolist())
+
+
+def test_downloads_csv_has_bom_and_guards_formulas():
+    data = downloads.csv_bytes(["a"], [{"a": "=1+1"}])
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert downloads.xlsx_value("=HYPERLINK(x)") == "'=HYPERLINK(x)"
+
+
+@pytest.mark.parametrize("text", ["<script>x</script>", "a|b", "*b*", "`c`", "{{ 7*7 }}", "line\nbreak", "[x](javascript:y)"])
+def test_pages_md_filter_escapes_markdown_and_html(text):
+    out = str(pages.md(text))
+    assert "<" not in out and "\n" not in out
+    for ch in "|*`[](){}":
+        assert ch not in out.replace("\\" + ch, "")
+
+
+def test_pages_cell_filter_keeps_rows_on_one_block():
+    assert str(pages.cell("a\n\nb<c>")) == "a<br>b&lt;c&gt;"
+
+
+def test_catalog_feed_escapes_commit_subjects(tmp_path):
+    xml = catalog.atom([{"sha": "0" * 40, "date": "2026-01-01", "datetime": "2026-01-01T00:00:00+00:00",
+                         "subject": "<b>&", "body": "", "files": ["datasets/x"]}], Settings())
+    assert "&lt;b&gt;&amp;" in xml and "<b>" not in xml
+
+
+def test_catalog_writes_api_for_every_dataset(derived, tmp_path):
+    d, settings = derived
+    downloads.run(d, settings, tmp_path)
+    catalog.run(d, settings, tmp_path, [])
+    listed = json.loads((tmp_path / "api" / "datasets.json").read_text(encoding="utf-8"))
+    assert listed["count"] == len(d.datasets) == len(list((tmp_path / "api" / "datasets").glob("*.json")))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "downloads" / "all" / "investments.csv").read_text(encoding="utf-8-sig"))))
+    assert len(rows) == sum(len(p.tables.get("investments", [])) for p in d.corpus.packages)
