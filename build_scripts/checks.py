@@ -126,6 +126,9 @@ class ValueConversionCheck(PortalCheck):
     type = "value-conversion"
 
     def validate_row(self, row):
+        if not Decimal(str(row["value"])).is_finite():  # frictionless reads "NaN" and "inf" as numbers
+            yield errors.CellError.from_row(row, note=f"value must be a finite number, not {row['value']}", field_name="value")
+            return
         number = units.parse_printed_number(row["value_as_printed"])
         if number is None:
             yield errors.CellError.from_row(row, note="value_as_printed must start with the printed number", field_name="value_as_printed")

@@ -47,6 +47,7 @@ def fmt_cell(v) -> str:
 def xlsx_bytes(title: str, fields: list[tuple[str, str]], rows: list[dict]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.writer.excel import ExcelWriter
 
     wb = Workbook()
     ws = wb.active
@@ -56,6 +57,9 @@ def xlsx_bytes(title: str, fields: list[tuple[str, str]], rows: list[dict]) -> b
         cell.font = Font(bold=True)
     for r in rows:
         ws.append([xlsx_value(r.get(name)) for name, _ in fields])
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # text that looks like a formula stays text, exactly as in the data
     meta = wb.create_sheet("fields")
     meta.append(["field", "title_zh", "title_en"])
     for name, label in fields:
@@ -66,15 +70,14 @@ def xlsx_bytes(title: str, fields: list[tuple[str, str]], rows: list[dict]) -> b
     wb.properties.created = fixed
     wb.properties.modified = fixed
     buf = io.BytesIO()
-    wb.save(buf)
+    # wb.save() stamps the current time over `modified` in docProps/core.xml; the writer it wraps does not
+    ExcelWriter(wb, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED)).save()
     return normalize_zip(buf.getvalue())
 
 
 def xlsx_value(v):
     if hasattr(v, "isoformat"):
         return v.isoformat()
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
-        return "'" + v  # never let a spreadsheet evaluate data as a formula
     return v
 
 

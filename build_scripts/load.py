@@ -20,6 +20,7 @@ SCHEMA_DIR = "schemas"
 DESCRIPTOR_NAMES = ("datapackage.yaml", "datapackage.yml", "datapackage.json")
 MAX_FIELD_CHARS = 5000  # a longer cell is almost certainly a broken file, not data
 SCHEMA_REF_RE = re.compile(r"^\.\./schemas/([a-z_]+)\.schema\.yaml$")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -84,6 +85,12 @@ def read_text(path: Path, settings: Settings, problems: list[Problem]) -> str | 
     if not text.strip():
         problems.append(Problem(rel, None, "-", "file is empty"))
         return None
+    # control characters are never data, and XLSX and XML downloads cannot hold them
+    bad = CONTROL_RE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        problems.append(Problem(rel, line, "-", f"control character U+{ord(bad.group()):04X} in the text"))
+        return None
     for n, line in enumerate(text.split("\n"), 1):
         if len(line) > MAX_FIELD_CHARS:
             problems.append(Problem(rel, n, "-", f"line is {len(line)} characters long (limit {MAX_FIELD_CHARS})"))
@@ -123,32 +130,35 @@ def safe_resource_path(raw, pkg_dir: Path) -> tuple[Path | None, str]:
 def load_package(desc_path: Path, schemas: dict, settings: Settings, problems: list[Problem]) -> DataPackage | None:
     pkg_dir = desc_path.parent
     rel = settings.rel(desc_path)
-    start = len(problems)
     raw = read_yaml(desc_path, settings, problems)  # JSON is valid YAML
     if raw is None:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("resources"), list):
         problems.append(Problem(rel, None, "resources", "a data package needs a list of resources"))
         return None
-    resources, paths = [], {}
+    resources, paths, declared = [], {}, set()
     for i, res in enumerate(raw["resources"]):
         where = f"resources/{i}"
         if not isinstance(res, dict):
             problems.append(Problem(rel, None, where, "a resource must be a mapping"))
             continue
         name = res.get("name")
-        if name not in families.BY_NAME:
+        if not isinstance(name, str) or name not in families.BY_NAME:  # a YAML list here is unhashable
             problems.append(Problem(rel, None, f"{where}/name", f"unknown resource {name!r}; expected one of {', '.join(families.BY_NAME)}"))
             continue
-        if name in paths:
+        if name in declared:
             problems.append(Problem(rel, None, f"{where}/name", f"resource {name!r} is declared twice"))
             continue
+        declared.add(name)
         path, why = safe_resource_path(res.get("path"), pkg_dir)
         if path is None:
             problems.append(Problem(rel, None, f"{where}/path", why))
             continue
         if not path.is_file():
             problems.append(Problem(rel, None, f"{where}/path", f"resource file {res.get('path')} does not exist"))
+            continue
+        # frictionless would strip a BOM silently and report bad bytes or empty files without a row
+        if read_text(path, settings, problems) is None:
             continue
         schema_ref = res.get("schema")
         m = SCHEMA_REF_RE.match(schema_ref) if isinstance(schema_ref, str) else None
@@ -160,7 +170,7 @@ def load_package(desc_path: Path, schemas: dict, settings: Settings, problems: l
         paths[name] = path
         resources.append({**res, "schema": schemas[name]})
     for required in ("documents", "regions"):
-        if required not in paths and not any(p.field.endswith("/path") for p in problems[start:]):
+        if required not in declared:  # a declared but broken resource is reported where it breaks
             problems.append(Problem(rel, None, "resources", f"the package has no {required!r} resource"))
     errata = read_optional_list(pkg_dir / "errata.yaml", settings, problems)
     ignore = read_optional_list(pkg_dir / "ignore.yaml", settings, problems)

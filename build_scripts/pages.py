@@ -29,7 +29,8 @@ MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
 def md(value) -> Markup:
     """Text for a Markdown context: HTML-escaped, Markdown syntax backslash-escaped, one line."""
     text = " ".join(str("" if value is None else value).split())
-    return Markup(MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=True)).replace("\\&", "&"))
+    # quote=False: Markdown text, never an attribute; an entity there would show as "&#x27;" in the page title
+    return Markup(MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)).replace("\\&", "&"))
 
 
 def cell(value) -> Markup:
@@ -67,8 +68,8 @@ def env() -> jinja2.Environment:
 
 
 def jsonld(obj) -> str:
-    # "</" would close the <script> element early
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+    # no "<" at all: "</script" would close the element early, "<!--" and "<script" move where it ends
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True).replace("<", "\\u003c")
 
 
 def base_of(rel: str) -> str:
@@ -84,6 +85,8 @@ class Writer:
 
     def page(self, rel: str, template: str, meta: dict | None = None, **ctx) -> None:
         text = self.env.get_template(template).render(base=base_of(rel), site_url=self.settings.site_url, **ctx)
+        if meta and "description" in meta:  # the theme writes it into an attribute as it is (no autoescape)
+            meta = {**meta, "description": html.escape(meta["description"])}
         front = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=True, width=10_000) + "---\n\n" if meta else ""
         path = self.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +164,7 @@ def run(derived: Derived, settings: Settings, docs_dir: Path, charts: dict, down
     schemas = derived.corpus.schemas
     common = dict(d=derived, version=version, changes=changes, downloads=downloads)
     # hand-written pages are copied; a marker comment is the one place they take generated content
-    markers = {"<!-- figure-counts -->": e.get_template("counts.md.j2").render(base="", counts=figure_counts(derived))}
+    counts = figure_counts(derived)
     for src in sorted(settings.docs.rglob("*")):
         rel = src.relative_to(settings.docs)
         if src.is_file() and rel.parts[0] != "overrides":
@@ -169,8 +172,8 @@ def run(derived: Derived, settings: Settings, docs_dir: Path, charts: dict, down
             dest.parent.mkdir(parents=True, exist_ok=True)
             if src.suffix == ".md":
                 text = src.read_text(encoding="utf-8")
-                for marker, content in markers.items():
-                    text = text.replace(marker, content)
+                # rendered for this page: its links are relative to where the page is served
+                text = text.replace("<!-- figure-counts -->", e.get_template("counts.md.j2").render(base=base_of(rel.as_posix()), counts=counts))
                 dest.write_text(text, encoding="utf-8")
             else:
                 shutil.copyfile(src, dest)
@@ -277,6 +280,8 @@ def write_user_dict(derived: Derived, path: Path) -> None:
     """Place names and terms of the data, so jieba keeps them whole in the search index."""
     words = set()
     for r in derived.regions.values():
+        if re.search(r"\s", r["name_zh"]):
+            continue  # one entry per line, "word freq tag": whitespace in a name would break the file
         words.add(r["name_zh"])
         short = re.sub(r"(彝族傣族自治县|回族土族自治县|藏族自治州|回族自治州|自治县|自治州)$", "", r["name_zh"])
         if len(short) >= 2:

@@ -52,10 +52,13 @@ def frictionless_problems(pkg: DataPackage, rel) -> list[Problem]:
             row = getattr(err, "row_number", None)
             # foreign-key and primary-key errors name their fields in a list
             fname = getattr(err, "field_name", None) or ",".join(getattr(err, "field_names", None) or []) or "-"
+            message = f"{err.title}: {err.note}" if err.note else err.title
             if err.type in ("blank-label", "duplicate-label", "missing-label", "extra-label", "incorrect-label"):
                 row = 1
-                fname = getattr(err, "label", None) or fname
-            problems.append(Problem(path, row, fname, f"{err.title}: {err.note}" if err.note else err.title))
+                # the schema's field where there is one; the message names the header's label too
+                fname = fname if fname != "-" else getattr(err, "label", None) or "-"
+                message = err.message
+            problems.append(Problem(path, row, fname, message))
     for err in report.errors:
         problems.append(Problem(rel(pkg.descriptor_path), None, "-", err.note or err.title))
     return problems
@@ -99,6 +102,11 @@ def package_problems(pkg: DataPackage, rel) -> list[Problem]:
         problems.append(Problem(docs_file, None, "-", "a package describes exactly one document"))
     elif pkg.document["doc_id"] != pkg.id:
         problems.append(Problem(docs_file, pkg.document["_n"], "doc_id", f"doc_id must be the package folder's name {pkg.id!r}"))
+    for doc in pkg.tables["documents"]:
+        name = doc["source_file"]
+        # a path would let the provenance check read (and report the hash of) any file on the machine
+        if "/" in name or "\\" in name or name in (".", ".."):
+            problems.append(Problem(docs_file, doc["_n"], "source_file", f"source_file must be a file name in the sources folder, not the path {name!r}"))
     return problems
 
 
@@ -110,6 +118,11 @@ def errata_problems(pkg: DataPackage, index: dict, rel) -> list[Problem]:
         missing = [k for k in ERRATUM_KEYS if k not in e]
         if missing:
             problems.append(Problem(path, None, where, f"erratum is missing {', '.join(missing)}"))
+            continue
+        # they become dictionary keys: a YAML list or mapping here would crash the build
+        not_text = [k for k in ("id", "check", "figure_id") if not isinstance(e[k], (str, int))]
+        if not_text:
+            problems.append(Problem(path, None, where, f"{', '.join(not_text)} must be text, not a list or mapping"))
             continue
         if e["check"] not in ERRATUM_CHECKS:
             problems.append(Problem(path, None, f"{where}/check", f"check must be one of {', '.join(ERRATUM_CHECKS)}"))
@@ -131,7 +144,9 @@ def ignore_problems(pkg: DataPackage, rel) -> list[Problem]:
             problems.append(Problem(path, None, f"{i}/reason", f"reason must be one of {', '.join(IGNORE_REASONS)}"))
         if not re.fullmatch(r"\d+(-\d+)?", str(entry.get("lines", ""))):
             problems.append(Problem(path, None, f"{i}/lines", "lines must be a line number or a range A-B"))
-        if "pattern" in entry:
+        if "pattern" in entry and not isinstance(entry["pattern"], str):
+            problems.append(Problem(path, None, f"{i}/pattern", "pattern must be one regular expression (text)"))
+        elif "pattern" in entry:
             try:
                 re.compile(str(entry["pattern"]))
             except re.error as exc:
@@ -142,7 +157,8 @@ def ignore_problems(pkg: DataPackage, rel) -> list[Problem]:
 def check_package(pkg: DataPackage, source_lines, rel) -> tuple[list[Problem], list[dict]]:
     index = {row["figure_id"]: (fam, row) for fam, row in pkg.figures()}
     problems = errata_problems(pkg, index, rel) + ignore_problems(pkg, rel)
-    errata = {(e["check"], e["figure_id"]): e for e in pkg.errata if isinstance(e, dict) and "check" in e and "figure_id" in e}
+    errata = {(e["check"], e["figure_id"]): e for e in pkg.errata
+              if isinstance(e.get("check"), (str, int)) and isinstance(e.get("figure_id"), (str, int))}  # others: errata_problems
     ctx = checks.CheckContext(doc_id=pkg.id, index=index, source_lines=source_lines, errata=errata)
     dup = {}
     for fam, row in pkg.figures():
@@ -167,7 +183,7 @@ def check_package(pkg: DataPackage, source_lines, rel) -> tuple[list[Problem], l
 
 
 def region_problems(corpus: Corpus, rel) -> list[Problem]:
-    """A region id means the same place in every package."""
+    """A region id means the same place in every package, and no region lies above itself."""
     problems, seen = [], {}
     for pkg in corpus.packages:
         for row in pkg.tables.get("regions", []):
@@ -176,6 +192,16 @@ def region_problems(corpus: Corpus, rel) -> list[Problem]:
             if first[0] != key:
                 problems.append(Problem(rel(pkg.resource_paths["regions"]), row["_n"], "region_id",
                                         f"region {row['region_id']} differs from its row in package {first[1].id} (name, level, parent and code must agree)"))
+        # a region above itself would send every walk up or down the tree round forever
+        parents = {r["region_id"]: r.get("parent_id") for r in pkg.tables.get("regions", [])}
+        for row in pkg.tables.get("regions", []):
+            visited, up = set(), row["region_id"]
+            while up in parents and up not in visited:
+                visited.add(up)
+                up = parents[up]
+            if up == row["region_id"]:
+                problems.append(Problem(rel(pkg.resource_paths["regions"]), row["_n"], "parent_id",
+                                        f"region {row['region_id']} is its own ancestor (parent_id goes round in a circle)"))
     return problems
 
 
@@ -190,9 +216,11 @@ def run(corpus: Corpus) -> ValidationReport:
     reports = []
     for pkg in corpus.packages:
         read_tables(pkg)
-        problems += package_problems(pkg, rel)
+        own = package_problems(pkg, rel)
+        problems += own
         source_lines = None
-        if settings.sources is not None and not problems:
+        # this package's problems only: one broken package must not hide the provenance errors of the next
+        if settings.sources is not None and not own:
             found, source_lines = source_problems(pkg, settings.sources, rel)
             problems += found
         found, results = check_package(pkg, source_lines, rel)

@@ -78,10 +78,14 @@ def test_downloads_are_reproducible_bytes(derived, tmp_path):
         assert all(i.date_time == downloads.FIXED_TIME for i in z.infolist())
 
 
-def test_downloads_csv_has_bom_and_guards_formulas():
+def test_downloads_csv_has_bom_and_xlsx_keeps_formula_like_text_as_text():
+    import openpyxl
+
     data = downloads.csv_bytes(["a"], [{"a": "=1+1"}])
     assert data.startswith(b"\xef\xbb\xbf")
-    assert downloads.xlsx_value("=HYPERLINK(x)") == "'=HYPERLINK(x)"
+    wb = openpyxl.load_workbook(io.BytesIO(downloads.xlsx_bytes("t", [("a", "A")], [{"a": "=HYPERLINK(x)"}])))
+    cell = wb["data"]["A2"]
+    assert cell.value == "=HYPERLINK(x)" and cell.data_type == "s"
 
 
 @pytest.mark.parametrize("text", ["<script>x</script>", "a|b", "*b*", "`c`", "{{ 7*7 }}", "line\nbreak", "[x](javascript:y)"])

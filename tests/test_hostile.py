@@ -1,0 +1,389 @@
+"""Hostile text in the data: every value is shown as text, never becomes markup, Markdown or template code.
+
+The mini fixture package (tests/fixtures/mini/) is rewritten so that every free-text field — document
+titles, issuer and notes, region names, sections, indicators, categories, figure notes, errata — holds
+HTML (`<script>`, `<img onerror>`, attribute and `</title>` break-outs), Markdown (`|`, `*bold*`,
+backticks, links, a heading after a newline), jinja syntax (`{{ 7*7 }}`, `{% if %}`) and newlines inside
+quoted CSV fields. The site is built once; each test reads the built HTML with html.parser.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+from test_malformed import MINI_SOURCES, PKG, build_isolated, mini_datasets
+
+PAYLOAD = (
+    "<script>alert(1)</script> <img src=x onerror=alert(1)> a | b | c *bold* _em_ `tick` ``` "
+    "{{ 7*7 }} {% if true %}jinja{% endif %} {# note #} [x](javascript:alert(3)) &amp; "
+    "\"'><script>alert(2)</script><img src=x onerror=alert(2)> </title><script>alert(4)</script> "
+    "<!--<script> </textarea>\n# not a heading\n| x | y |\nlast line"
+)
+JINJA = ("{{ 7*7 }}", "{% if true %}jinja{% endif %}", "{# note #}")
+
+
+def text(tag: str) -> str:
+    """The hostile value of one field: a marker to find it by, then the payload."""
+    return f"{tag}{PAYLOAD}"
+
+
+def squash(s: str) -> str:
+    """Whitespace removed: a newline may be shown as a space or a <br>; nothing else may change."""
+    return re.sub(r"\s+", "", s)
+
+
+def rewrite_csv(path: Path, change) -> None:
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    fields = list(rows[0])
+    for i, row in enumerate(rows):
+        change(i, row)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def make_hostile(ds: Path) -> dict[str, str]:
+    """Rewrite the mini package's text fields; returns every hostile value by its marker."""
+    values: dict[str, str] = {}
+
+    def put(row: dict, field: str, tag: str) -> None:
+        row[field] = values[tag] = text(tag)
+
+    data = ds / PKG / "data"
+
+    def document(i, r):
+        for field, tag in (("title_zh", "TITLEZH"), ("title_en", "TITLEEN"), ("issuer_zh", "ISSUER"), ("notes", "DOCNOTES")):
+            put(r, field, tag)
+
+    def region(i, r):
+        for field, tag in (("name_zh", f"REGZH{i}"), ("name_en", f"REGEN{i}"), ("notes", f"REGNOTES{i}")):
+            put(r, field, tag)
+
+    rewrite_csv(data / "documents.csv", document)
+    rewrite_csv(data / "regions.csv", region)
+    for fam in ("targets", "investments", "measures"):
+        def figure(i, r, fam=fam):
+            for field, tag in (("section_zh", f"SEC{fam}{i}"), ("indicator_zh", f"IND{fam}{i}"), ("notes", f"NOTE{fam}{i}")):
+                put(r, field, tag)
+            if r.get("category_zh"):
+                put(r, "category_zh", f"CAT{i}")
+        rewrite_csv(data / f"{fam}.csv", figure)
+    erratum = {"id": "e1", "check": "manual", "figure_id": "MA001", "lines": "7"}
+    for field, tag in (("printed", "PRINTED"), ("computed", "COMPUTED"), ("description_zh", "ERRZH"), ("description_en", "ERREN")):
+        erratum[field] = values[tag] = text(tag)
+    (ds / PKG / "errata.yaml").write_text(yaml.safe_dump([erratum], allow_unicode=True), encoding="utf-8")
+    return values
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    ds = mini_datasets(tmp)
+    values = make_hostile(ds)
+    out = tmp / "site"
+    proc = build_isolated(tmp / "work", "--datasets", str(ds), "--sources", str(MINI_SOURCES), "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {"out": out, "ds": ds, "values": values, "work": tmp / "work"}
+
+
+# --- reading HTML as a browser does ----------------------------------------------------------------------
+
+RCDATA = re.compile(r"(<(title|textarea)\b[^>]*>)(.*?)(</\2\s*>)", re.S | re.I)
+
+
+def browser_html(raw: str) -> str:
+    """html.parser (3.11) reads tags inside <title> and <textarea>; a browser reads text up to the first
+    closing tag. Escape that text so the parser sees what the browser sees (and a break-out stays one)."""
+    return RCDATA.sub(lambda m: m.group(1) + html.escape(html.unescape(m.group(3))) + m.group(4), raw)
+
+
+class Page(HTMLParser):
+    """Elements, attributes, script contents, visible text and tables of one HTML page."""
+
+    def __init__(self, raw: str):
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict]] = []
+        self.scripts: list[tuple[dict, str]] = []
+        self.text: list[str] = []  # visible text, <title> included
+        self.tables: list[dict] = []  # {"head": [cells], "rows": [[cells]], "ids": [row ids]}
+        self.headings: list[str] = []
+        self._script: dict | None = None
+        self._script_text: list[str] = []
+        self._skip = 0  # inside <style>
+        self._stack: list[dict] = []  # open tables
+        self._heading: list[str] | None = None
+        self.feed(browser_html(raw))
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v or "" for k, v in attrs}
+        self.elements.append((tag, a))
+        if tag == "script":
+            self._script, self._script_text = a, []
+        elif tag == "style":
+            self._skip += 1
+        elif tag == "table":
+            self._stack.append({"head": [], "rows": [], "ids": [], "in_head": False})
+        elif self._stack and tag == "thead":
+            self._stack[-1]["in_head"] = True
+        elif self._stack and tag == "tr" and not self._stack[-1]["in_head"]:
+            self._stack[-1]["rows"].append([])
+            self._stack[-1]["ids"].append(a.get("id", ""))
+        elif self._stack and tag in ("td", "th"):
+            t = self._stack[-1]
+            (t["head"] if t["in_head"] else t["rows"][-1] if t["rows"] else t["head"]).append(tag)
+        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self._heading = [tag]
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._script is not None:
+            self.scripts.append((self._script, "".join(self._script_text)))
+            self._script = None
+        elif tag == "style":
+            self._skip = max(0, self._skip - 1)
+        elif tag == "table" and self._stack:
+            t = self._stack.pop()
+            self.tables.append({"head": t["head"], "rows": t["rows"], "ids": t["ids"]})
+        elif tag == "thead" and self._stack:
+            self._stack[-1]["in_head"] = False
+        elif tag.startswith("h") and self._heading and tag == self._heading[0]:
+            self.headings.append(tag)
+            self._heading = None
+
+    def handle_data(self, data):
+        if self._script is not None:
+            self._script_text.append(data)
+        elif not self._skip:
+            self.text.append(data)
+
+    @property
+    def visible(self) -> str:
+        return squash("".join(self.text))
+
+
+def html_pages(out: Path) -> dict[str, Page]:
+    return {str(p.relative_to(out)): Page(p.read_text(encoding="utf-8")) for p in sorted(out.rglob("*.html"))}
+
+
+@pytest.fixture(scope="module")
+def pages(hostile) -> dict[str, Page]:
+    return html_pages(hostile["out"])
+
+
+def injected(page: Page) -> list[str]:
+    """Elements and attributes that only hostile data could have made."""
+    found = []
+    for tag, attrs in page.elements:
+        if tag == "img" and attrs.get("src") == "x":
+            found.append(f"<img src=x> element {attrs}")
+        if tag in ("iframe", "object", "embed"):
+            found.append(f"<{tag}> element")
+        for name, value in attrs.items():
+            if name.startswith("on"):
+                found.append(f"<{tag} {name}=…> event handler")
+            if name in ("href", "src", "action") and value.strip().lower().startswith("javascript:"):
+                found.append(f"<{tag} {name}={value!r}>")
+    for attrs, body in page.scripts:
+        if attrs.get("type") == "application/ld+json":
+            try:
+                json.loads(body)
+            except ValueError:
+                found.append("JSON-LD that is not JSON (its text was cut by the data)")
+            # "<!--" and "<script" inside a script element change how the browser finds its end
+            for bad in ("</", "<!--", "<script"):
+                if bad in body.lower():
+                    found.append(f"{bad!r} inside a JSON-LD <script> element")
+        elif "alert(" in body:
+            found.append(f"<script> element running {body.strip()[:60]!r}")
+    return found
+
+
+# --- the tests ------------------------------------------------------------------------------------------
+
+def test_no_element_or_attribute_comes_from_the_data(pages):
+    report = {name: found for name, page in pages.items() if (found := injected(page))}
+    assert not report, "markup made from data:\n" + "\n".join(f"{n}: {f}" for n, fs in report.items() for f in sorted(set(fs)))
+
+
+def test_every_page_showing_a_value_shows_all_of_it_as_text(pages, hostile):
+    """Wherever a value's marker is visible, the whole value follows, unchanged but for whitespace."""
+    broken = []
+    for name, page in pages.items():
+        visible = page.visible
+        for tag, value in hostile["values"].items():
+            for m in re.finditer(re.escape(tag) + r"(?!\d)", visible):
+                if not visible.startswith(squash(value), m.start()):
+                    broken.append(f"{name}: {tag} shown as {visible[m.start():m.start() + 220]!r}")
+    assert not broken, "\n".join(broken[:20])
+
+
+# where each value must be visible: the pages that show it
+SHOWN_ON = {
+    "documents/mini-2020/index.html": ["TITLEZH", "TITLEEN", "ISSUER", "DOCNOTES", "REGZH1", "ERRZH", "ERREN", "PRINTED", "COMPUTED",
+                                       "SECtargets0", "INDtargets1", "SECinvestments2", "INDmeasures1"],
+    "documents/index.html": ["TITLEZH", "TITLEEN", "ISSUER", "REGZH1"],
+    "datasets/mini-2020-investments/index.html": ["TITLEZH", "TITLEEN", "REGZH1", "INDinvestments0", "INDinvestments2", "CAT1", "CAT2"],
+    "datasets/mini-2020-targets/index.html": ["TITLEZH", "INDtargets0", "INDtargets1"],
+    "datasets/mini-2020-measures/index.html": ["TITLEZH", "INDmeasures0"],
+    "regions/990101/index.html": ["REGZH1", "REGEN1", "REGZH0", "TITLEZH", "INDtargets0", "INDinvestments1", "CAT1"],
+    "regions/990000/index.html": ["REGZH0", "REGEN0", "REGZH1"],
+    "regions/index.html": ["REGZH0", "REGZH1"],
+    "catalog/index.html": ["TITLEZH", "REGZH1"],
+    "quality/index.html": ["ERRZH", "PRINTED", "COMPUTED"],
+    "index.html": ["TITLEZH", "REGZH1"],
+    "downloads/index.html": ["TITLEZH"],
+}
+
+
+@pytest.mark.parametrize("page_name", sorted(SHOWN_ON))
+def test_hostile_values_are_visible_as_text(page_name, pages, hostile):
+    page = pages[page_name]
+    missing = [tag for tag in SHOWN_ON[page_name] if squash(hostile["values"][tag]) not in page.visible]
+    assert not missing, f"{page_name} does not show {missing} as text"
+    for snippet in JINJA:  # template syntax in data is never evaluated
+        assert squash(snippet) in page.visible
+    assert squash(PAYLOAD.split("{{")[0]) + "49" not in page.visible
+    # no double escaping: the data holds "&amp;" and nothing else that looks like an entity
+    for entity in ("&lt;", "&gt;", "&quot;", "&#", "&amp;amp;"):
+        assert entity not in page.visible, f"{page_name} shows the entity {entity!r} as text"
+
+
+def test_tables_keep_their_shape(pages, hostile):
+    """Every table row has as many cells as the header; the figure tables have one row per data row."""
+    bad = []
+    for name, page in pages.items():
+        for t in page.tables:
+            width = len(t["head"])
+            for i, row in enumerate(t["rows"]):
+                if row and width and len(row) != width:
+                    bad.append(f"{name}: table with {width} columns has a row {i} of {len(row)} cells")
+    assert not bad, "\n".join(bad)
+    ids = {fam: [r["figure_id"] for r in csv.DictReader(io.StringIO((hostile["ds"] / PKG / "data" / f"{fam}.csv").read_text(encoding="utf-8")))]
+           for fam in ("targets", "investments", "measures")}
+
+    def rows_by_id(page_name: str, prefix: str = "") -> list[list[str]]:
+        """The row ids of each table whose rows are named by figure (or erratum) id."""
+        return [t["ids"] for t in pages[page_name].tables if t["ids"] and all(re.fullmatch(prefix + r"[A-Z]{2}\d{3,4}|" + prefix + r"e\d", i)
+                                                                              for i in t["ids"])]
+
+    assert [sorted(x) for x in rows_by_id("documents/mini-2020/index.html")] == [sorted(sum(ids.values(), []))]
+    for fam, fam_ids in ids.items():
+        assert rows_by_id(f"datasets/mini-2020-{fam}/index.html") == [fam_ids], fam
+    assert rows_by_id("documents/mini-2020/index.html", "erratum-") == [["erratum-e1"]]
+
+
+def test_markdown_in_data_makes_no_headings_or_links(pages):
+    """A newline then `#` in a title, or a [link](javascript:) in data, stays text."""
+    for name in SHOWN_ON:
+        page = pages[name]
+        assert page.headings.count("h1") == 1, f"{name}: {page.headings}"
+        hrefs = [a.get("href", "") for tag, a in page.elements if tag == "a"]
+        assert not [h for h in hrefs if re.sub(r"\s", "", h).lower().startswith("javascript:")], name
+
+
+def test_search_index_holds_no_markup_from_data(hostile):
+    """Material's search shows titles and texts as HTML: hostile data must be escaped there too."""
+    index = json.loads((hostile["out"] / "search" / "search_index.json").read_text(encoding="utf-8"))
+    bad = []
+    for doc in index["docs"]:
+        for key in ("title", "text"):
+            page = Page(doc[key])
+            if found := injected(page):
+                bad.append(f"{doc['location']} {key}: {found}")
+    assert not bad, "\n".join(bad[:20])
+
+
+def test_downloads_hold_the_exact_strings(hostile):
+    """CSV, JSON, XLSX and the package zip carry every value byte for byte, newlines included."""
+    from openpyxl import load_workbook
+
+    out, ds = hostile["out"], hostile["ds"]
+    for fam in ("targets", "investments", "measures"):
+        source = list(csv.DictReader(io.StringIO((ds / PKG / "data" / f"{fam}.csv").read_text(encoding="utf-8"), newline="")))
+        dsid = f"{PKG}-{fam.replace('_', '-')}"
+        base = out / "downloads" / dsid
+        got_csv = list(csv.DictReader(io.StringIO((base / f"{dsid}.csv").read_text(encoding="utf-8-sig"), newline="")))
+        got_json = json.loads((base / f"{dsid}.json").read_text(encoding="utf-8"))["rows"]
+        sheet = load_workbook(base / f"{dsid}.xlsx", read_only=True)["data"]
+        cells = list(sheet.iter_rows(values_only=True))
+        got_xlsx = [dict(zip(cells[0], r)) for r in cells[1:]]
+        with zipfile.ZipFile(base / f"{PKG}.zip") as z:
+            got_zip = list(csv.DictReader(io.StringIO(z.read(f"data/{fam}.csv").decode("utf-8"), newline="")))
+        assert len(got_csv) == len(got_json) == len(got_xlsx) == len(got_zip) == len(source)
+        for field in ("section_zh", "indicator_zh", "notes", "category_zh"):
+            if field not in source[0]:
+                continue
+            want = [r[field] for r in source]
+            assert [r[field] for r in got_csv] == want, (fam, field, "csv")
+            assert [r[field] for r in got_zip] == want, (fam, field, "zip")
+            assert [r[field] or "" for r in got_json] == want, (fam, field, "json")
+            assert [r[field] or "" for r in got_xlsx] == want, (fam, field, "xlsx")
+    regions = list(csv.DictReader(io.StringIO((out / "downloads" / "all" / "regions.csv").read_text(encoding="utf-8-sig"), newline="")))
+    assert sorted(r["name_zh"] for r in regions) == sorted(v for k, v in hostile["values"].items() if k.startswith("REGZH"))
+    docs = list(csv.DictReader(io.StringIO((out / "downloads" / "all" / "documents.csv").read_text(encoding="utf-8-sig"), newline="")))
+    assert [d["title_zh"] for d in docs] == [hostile["values"]["TITLEZH"]]
+    assert [d["notes"] for d in docs] == [hostile["values"]["DOCNOTES"]]
+    with zipfile.ZipFile(out / "downloads" / "all" / "all-datapackages.zip") as z:
+        errata = yaml.safe_load(z.read(f"{PKG}/errata.yaml").decode("utf-8"))
+    assert errata[0]["description_zh"] == hostile["values"]["ERRZH"]
+    api = json.loads((out / "api" / "datasets.json").read_text(encoding="utf-8"))
+    assert {d["document"]["title"] for d in api["datasets"]} == {hostile["values"]["TITLEZH"]}
+
+
+def test_machine_readable_files_parse(hostile):
+    from xml.etree import ElementTree
+
+    out = hostile["out"]
+    for name in ("data.json", "catalog.jsonld", "api/datasets.json"):
+        json.loads((out / name).read_text(encoding="utf-8"))
+    ElementTree.parse(out / "feed.xml")
+    ElementTree.parse(out / "sitemap.xml")
+    for svg in (out / "charts").glob("*.svg"):
+        tree = ElementTree.parse(svg)  # chart labels hold hostile categories: still well-formed, no script
+        tags = {e.tag.rsplit("}", 1)[-1] for e in tree.iter()}
+        assert not tags & {"script", "foreignObject", "a", "image"}, svg.name
+        assert not [k for e in tree.iter() for k in e.attrib if k.lower().startswith("on")], svg.name
+
+
+def test_search_dictionary_lines_are_words(hostile):
+    """jieba's user dictionary is `word freq tag` per line: a name with spaces or a newline breaks it."""
+    lines = (hostile["work"] / "jieba_user.txt").read_text(encoding="utf-8").splitlines()
+    assert all(re.fullmatch(r"\S+ \d+ [a-z]+", ln) for ln in lines), [ln for ln in lines if not re.fullmatch(r"\S+ \d+ [a-z]+", ln)][:5]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
+def test_no_script_runs_in_a_browser(hostile):
+    """Open the pages that show the values in chromium (file://): no alert() may run."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    called = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.on("dialog", lambda d: (called.append(d.message), d.dismiss()))
+            page.add_init_script("window.alert = (m) => { window.__alerts = (window.__alerts || []).concat([String(m)]); };")
+            for name in sorted(SHOWN_ON):
+                page.goto((hostile["out"] / name).as_uri(), wait_until="load")
+                called += [f"{name}: alert({m})" for m in page.evaluate("window.__alerts || []")]
+        finally:
+            browser.close()
+    assert not called, called
