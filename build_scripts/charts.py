@@ -6,10 +6,12 @@ and a region page and a dataset page that show the same data share one file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,7 @@ CONFIG = {
     "header": {"labelFont": FONT, "titleFont": FONT},
     "view": {"stroke": None},
 }
+MAX_PANELS = 12  # documents shown in one comparison chart
 PALETTE = ["#1f5fa8", "#e07b24", "#2e9a5e", "#c23b3b", "#7a5bb5", "#8a6d3b", "#d35fa6", "#6f7378", "#a6a53a", "#2aa5b8"]
 
 
@@ -155,7 +158,9 @@ BUILDERS = {"investments": investment_charts, "exit_schedules": exit_charts, "po
 
 
 def comparison_charts(derived: Derived) -> list[Chart]:
-    rows = [c for c in derived.comparison if c["exit_persons"]]
+    # small multiples stay readable (and cheap to render) with a dozen panels; the page's table lists all
+    rows = sorted((c for c in derived.comparison if c["exit_persons"]), key=lambda c: -sum(c["exit_persons"].values()))[:MAX_PANELS]
+    rows.sort(key=lambda c: c["doc"]["doc_id"])
     out = []
     if rows:
         frame = pd.DataFrame([{"文件": c["doc"]["short_zh"], "年度": str(y), "计划脱贫人口（人）": v}
@@ -173,7 +178,8 @@ def comparison_charts(derived: Derived) -> list[Chart]:
         src = [r for c in rows for r in c["doc"]["package"].tables.get("exit_schedules", [])]
         out.append(Chart(key, "分年度计划脱贫人口", desc, "人", "来源：各文件脱贫退出计划" + f"（{len(src)}条记录）",
                          [(c, c) for c in frame.columns], frame.to_dict("records"), spec))
-    shares = [(c, s) for c in derived.comparison for s in c["category_shares"]]
+    with_shares = [c for c in derived.comparison if c["category_shares"]][:MAX_PANELS]
+    shares = [(c, s) for c in with_shares for s in c["category_shares"]]
     if shares:
         frame = pd.DataFrame([{"文件": c["doc"]["short_zh"], "类别": s[0], "比重（%）": round(float(s[2]), 2)} for c, s in shares])
         desc = "堆叠条形图：各文件投资按类别的构成（由金额计算的百分比）。"
@@ -185,23 +191,45 @@ def comparison_charts(derived: Derived) -> list[Chart]:
     return out
 
 
-def render(chart: Chart, outdir: Path, cache: Path | None) -> None:
-    """Write SVG, PNG, Vega-Lite spec and CSV; reuse a cached rendering of the same spec."""
+def images(spec: dict) -> tuple[bytes, bytes]:
+    """SVG and PNG of one spec. The PNG is rasterized from the SVG (byte-identical to vegalite_to_png,
+    which renders the same SVG internally), so the spec is laid out once, not twice."""
     import vl_convert as vlc
 
+    svg = vlc.vegalite_to_svg(spec)
+    return svg.encode(), vlc.svg_to_png(svg, scale=2)
+
+
+def is_cached(chart: Chart, cache: Path | None) -> bool:
+    return bool(cache) and (cache / f"{chart.key}.svg").exists() and (cache / f"{chart.key}.png").exists()
+
+
+def cached_images(chart: Chart, cache: Path | None) -> tuple[bytes, bytes] | None:
+    if not is_cached(chart, cache):
+        return None
+    return (cache / f"{chart.key}.svg").read_bytes(), (cache / f"{chart.key}.png").read_bytes()
+
+
+def store_images(chart: Chart, cache: Path | None, svg: bytes, png: bytes) -> None:
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+        for ext, data in (("svg", svg), ("png", png)):
+            tmp = cache / f".{chart.key}.{ext}.{os.getpid()}"
+            tmp.write_bytes(data)
+            tmp.replace(cache / f"{chart.key}.{ext}")  # never a half-written file in the cache
+
+
+def render(chart: Chart, outdir: Path, cache: Path | None, rendered: tuple[bytes, bytes] | None = None) -> None:
+    """Write SVG, PNG, Vega-Lite spec and CSV; reuse a cached rendering of the same spec."""
     outdir.mkdir(parents=True, exist_ok=True)
     files = {}
-    cached = cache / chart.key if cache else None
-    if cached and (cached.with_suffix(".svg")).exists() and cached.with_suffix(".png").exists():
-        files["svg"] = cached.with_suffix(".svg").read_bytes()
-        files["png"] = cached.with_suffix(".png").read_bytes()
-    else:
-        files["svg"] = vlc.vegalite_to_svg(chart.spec).encode()
-        files["png"] = vlc.vegalite_to_png(chart.spec, scale=2)
-        if cached:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            cached.with_suffix(".svg").write_bytes(files["svg"])
-            cached.with_suffix(".png").write_bytes(files["png"])
+    pair = rendered or cached_images(chart, cache)
+    if pair is None:
+        pair = images(chart.spec)
+        store_images(chart, cache, *pair)
+    elif rendered is not None:
+        store_images(chart, cache, *pair)
+    files["svg"], files["png"] = pair
     files["vl.json"] = json.dumps({"$schema": "https://vega.github.io/schema/vega-lite/v6.json", **chart.spec},
                                   ensure_ascii=False, indent=1, sort_keys=True).encode()
     buf = io.StringIO()
@@ -219,6 +247,104 @@ def render(chart: Chart, outdir: Path, cache: Path | None) -> None:
         (outdir / f"{chart.key}.{ext}").write_bytes(data)
 
 
+MIN_CHARTS_PER_WORKER = 6  # below this, starting a worker (its own Vega engine) costs more than it saves
+SMALL_SPEC = 16 * 1024  # two specs this small fit in a pipe together, so a worker can be sent its next one early
+WORKER = """
+import pickle, sys
+import vl_convert as vlc
+out = sys.stdout.buffer
+while True:
+    try:
+        spec = pickle.load(sys.stdin.buffer)
+    except EOFError:
+        break
+    svg = vlc.vegalite_to_svg(spec)
+    data = pickle.dumps((svg.encode(), vlc.svg_to_png(svg, scale=2)), protocol=5)
+    out.write(len(data).to_bytes(8, "big") + data)
+    out.flush()
+"""
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def read_exact(fd: int, n: int) -> bytes:
+    parts = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("worker closed its output")
+        parts.append(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
+
+
+def render_new(todo: list[Chart]) -> dict[str, tuple[bytes, bytes]]:
+    """SVG and PNG of the charts not in the cache, on every CPU.
+
+    This process renders from the front of the list; (cpus - 1) worker processes, each a plain
+    `python -c WORKER` with its own Vega engine, take charts from the back (a small next one is sent
+    ahead, so a worker is not idle while this process renders). Results come back length-prefixed on
+    the worker's unbuffered stdout. A worker that fails leaves its charts to this process, which then
+    raises the real error.
+    """
+    import pickle
+    import select
+    import subprocess
+    import sys
+
+    workers = min(usable_cpus() - 1, len(todo) // MIN_CHARTS_PER_WORKER)
+    out: dict[str, tuple[bytes, bytes]] = {}
+    queue = [(c, pickle.dumps(c.spec, protocol=5)) for c in todo]
+    procs = []
+    for _ in range(max(workers, 0)):
+        procs.append({"proc": subprocess.Popen([sys.executable, "-I", "-c", WORKER], stdin=subprocess.PIPE,
+                                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0), "sent": []})
+    try:
+        while queue or any(w["sent"] for w in procs):
+            for w in procs:
+                # never block on a full pipe while the worker may be blocked writing its result
+                while queue and w["proc"].poll() is None and (
+                        not w["sent"] or (len(w["sent"]) == 1 and len(w["sent"][0][1]) + len(queue[-1][1]) <= 2 * SMALL_SPEC)):
+                    item = queue.pop()
+                    w["sent"].append(item)
+                    view = memoryview(item[1])
+                    while view:
+                        view = view[w["proc"].stdin.write(view):]
+            busy = {w["proc"].stdout.fileno(): w for w in procs if w["sent"]}
+            if queue:
+                c, _ = queue.pop(0)
+                out[c.key] = images(c.spec)
+                ready = select.select(list(busy), [], [], 0)[0] if busy else []
+            else:
+                ready = select.select(list(busy), [], [])[0] if busy else []
+            for fd in ready:
+                w = busy[fd]
+                try:
+                    size = int.from_bytes(read_exact(fd, 8), "big")
+                    out[w["sent"][0][0].key] = pickle.loads(read_exact(fd, size))
+                    w["sent"].pop(0)
+                except (EOFError, pickle.UnpicklingError, ValueError):  # the worker died: its charts come back here
+                    queue.extend(w["sent"])
+                    w["sent"].clear()
+                    w["proc"].kill()
+                    w["proc"].wait()
+    finally:
+        for w in procs:
+            with contextlib.suppress(OSError):
+                w["proc"].stdin.close()
+            try:
+                w["proc"].wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                w["proc"].kill()
+                w["proc"].wait()
+    return out
+
+
 def run(derived: Derived, settings: Settings, docs_dir: Path) -> dict[str, list[Chart]]:
     """Charts for every dataset, and for the comparison page; returns them by dataset id."""
     cache = settings.work / "cache" / "charts" if settings.cache else None
@@ -229,10 +355,12 @@ def run(derived: Derived, settings: Settings, docs_dir: Path) -> dict[str, list[
         ds.charts = build(ds) if build else []
         by_id[ds.id] = ds.charts
     by_id["_compare"] = comparison_charts(derived)
+    unique = {c.key: c for charts in by_id.values() for c in charts}
+    fresh = render_new([c for c in unique.values() if not is_cached(c, cache)])
     for charts in by_id.values():
         for chart in charts:
             if chart.key not in rendered:
-                render(chart, docs_dir / "charts", cache)
+                render(chart, docs_dir / "charts", cache, fresh.get(chart.key))
                 rendered.add(chart.key)
             else:
                 chart.width = chart.width or 0

@@ -1,0 +1,612 @@
+"""`portal bench`: what a build costs on this machine, printed as a table and written as JSON.
+
+Every build runs as a fresh `python` process (as `portal build` does), so its time includes starting
+Python and importing the pipeline; the stage times come from site.run. Nothing here touches the
+repository's datasets/, .build/ or site/: the real corpus is copied, and every build gets its own scratch
+and output folders in a temporary directory that is removed at the end.
+
+- the real corpus: a cold build (empty cache), a rebuild with no change (the up-to-date check), a rebuild
+  after one changed cell (a notes cell of one CSV); pages per second; the built site's size, largest
+  HTML page, search index, and the bytes a dataset page needs (HTML, CSS, JS, images; JS for charts
+  counted on its own); `mkdocs build` alone on the same generated tree, and `zensical build` on it when
+  zensical is installed;
+- synthetic corpora (build_scripts/synth.py) of N documents, each built cold: seconds per page as N grows.
+
+With --skip-real, the smallest synthetic corpus gets the whole real-corpus protocol instead, so every
+figure is still measured. The targets of the issue are checked at the end; a missed time target names
+the stage that costs most.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import html.parser
+import io
+import json
+import os
+import platform
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import yaml
+
+from .errors import UsageError
+from .settings import ROOT, Settings
+
+STAGES = ("inputs", "load", "validate", "derive", "charts", "downloads", "pages", "catalog", "mkdocs")
+CHILD = "import sys; from build_scripts.bench import child; sys.exit(child(sys.argv[1]))"
+CHART_JS = re.compile(r"vega|vegaembed|echarts|chart(?:\.min)?\.js|plotly|highcharts|apexcharts|d3(?:\.min)?\.js", re.IGNORECASE)
+KB = 1024
+TARGETS = {  # name -> limit (seconds, bytes, or a ratio)
+    "real_cold_s": 20.0,
+    "real_one_cell_s": 5.0,
+    "real_no_change_s": 3.0,
+    "synthetic_200_s": 120.0,
+    "s_per_page_200_vs_50": 1.0,
+    "dataset_page_chart_js_bytes": 0,
+    "dataset_page_bytes": 250 * KB,
+    "search_index_bytes": 2 * KB * KB,
+}
+
+
+class BenchError(Exception):
+    pass
+
+
+# --- one build, in its own process ---------------------------------------------------------------------
+
+def child(spec_path: str) -> int:
+    """Entry point of a build process: site.run with the folders the bench gives, result as JSON."""
+    from . import site
+    from .errors import DataError
+
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    settings = Settings.from_env(datasets=Path(spec["datasets"]), sources=spec["sources"] and Path(spec["sources"]),
+                                 out=Path(spec["out"]), quiet=True)
+    settings = replace(settings, work=Path(spec["work"]))
+    try:
+        r = site.run(settings)
+    except DataError as err:
+        Path(spec["result"]).write_text(json.dumps({"error": [str(p) for p in err.problems[:20]]}), encoding="utf-8")
+        return 1
+    derived = r["derived"]
+    result = {"timings": r["timings"], "pages": r["pages"], "skipped": bool(r.get("skipped")), "built_because": r.get("built_because", "")}
+    if derived is not None:
+        result["documents"] = len(derived.documents)
+        result["datasets"] = len(derived.datasets)
+        result["figures"] = derived.report.figure_count
+        result["charts"] = len({c.key for ds in derived.datasets for c in ds.charts})
+        result["provenance_verified"] = derived.report.provenance_verified
+    Path(spec["result"]).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+def child_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "PORTAL_SOURCES"}  # the bench passes sources explicitly
+    env.update({"CI": "true", "NO_MKDOCS_2_WARNING": "1"})
+    return env
+
+
+def build(datasets: Path, sources: Path | None, out: Path, work: Path, label: str) -> dict:
+    """One `portal build` in a fresh Python process; wall time, stage times and what it built."""
+    spec = work.parent / f"{label}.spec.json"
+    result = work.parent / f"{label}.result.json"
+    spec.write_text(json.dumps({"datasets": str(datasets), "sources": str(sources) if sources else None, "out": str(out),
+                                "work": str(work), "result": str(result)}), encoding="utf-8")
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(spec)], cwd=ROOT, env=child_env(), capture_output=True, text=True,
+                          check=False)
+    wall = time.perf_counter() - t
+    data = json.loads(result.read_text(encoding="utf-8")) if result.exists() else {}
+    if proc.returncode != 0 or "timings" not in data:
+        detail = "; ".join(data.get("error", [])) or (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BenchError(f"{label}: build failed ({detail})")
+    stages = {k: round(v, 4) for k, v in data.pop("timings").items()}
+    return {"wall_s": round(wall, 3), "stages_s": stages, "startup_s": round(max(0.0, wall - sum(stages.values())), 3), **data}
+
+
+def costliest(run: dict) -> tuple[str, float]:
+    """The stage (or interpreter startup and imports) that took longest in a build."""
+    parts = {**run.get("stages_s", {}), "startup": run.get("startup_s", 0.0)}
+    name = max(parts, key=parts.get)
+    return name, parts[name]
+
+
+# --- the built site -------------------------------------------------------------------------------------
+
+class Refs(html.parser.HTMLParser):
+    """Resources a page loads: stylesheets, scripts (external and inline), images, icons."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.css, self.js, self.img, self.inline_js = [], [], [], []
+        self._script = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "link" and a.get("href"):
+            rel = (a.get("rel") or "").lower().split()
+            if "stylesheet" in rel:
+                self.css.append(a["href"])
+            elif "icon" in rel or "shortcut" in rel:
+                self.img.append(a["href"])
+        elif tag == "script":
+            if a.get("src"):
+                self.js.append(a["src"])
+            elif (a.get("type") or "text/javascript").lower() in ("text/javascript", "module", "application/javascript"):
+                self._script = []
+        elif tag == "img" and a.get("src"):
+            self.img.append(a["src"])
+
+    def handle_data(self, data):
+        if self._script is not None:
+            self._script.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._script is not None:
+            self.inline_js.append("".join(self._script))
+            self._script = None
+
+
+def local(site: Path, page_rel: str, url: str) -> Path | None:
+    """The file a relative URL on a page points to, or None for another host or data: URLs."""
+    if re.match(r"^[a-z][a-z0-9+.-]*:", url, re.IGNORECASE) or url.startswith("//"):
+        return None
+    path = url.split("#")[0].split("?")[0]
+    if not path:
+        return None
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(page_rel), path))
+    p = site / target
+    if p.is_dir():
+        p = p / "index.html"
+    return p if p.is_file() else None
+
+
+def gz(data: bytes) -> int:
+    return len(gzip.compress(data, 6, mtime=0))
+
+
+def page_weight(site: Path, page: Path) -> dict:
+    """Bytes a page needs to show itself and its charts, by kind; JS for charts on its own."""
+    rel = page.relative_to(site).as_posix()
+    raw = page.read_bytes()
+    refs = Refs()
+    refs.feed(raw.decode("utf-8", errors="replace"))
+    kinds = {"html": len(raw), "css": 0, "js": 0, "images": 0}
+    zipped = {"html": gz(raw), "css": 0, "js": 0, "images": 0}
+    external, chart_js, seen = [], 0, set()
+    for kind, urls in (("css", refs.css), ("js", refs.js), ("images", refs.img)):
+        for url in urls:
+            f = local(site, rel, url)
+            if f is None:
+                if not url.startswith("data:"):
+                    external.append(url)
+                continue
+            if f in seen:
+                continue
+            seen.add(f)
+            data = f.read_bytes()
+            kinds[kind] += len(data)
+            zipped[kind] += gz(data)
+            if kind == "js" and CHART_JS.search(f.name):
+                chart_js += len(data)
+            if kind == "css":  # fonts and images a stylesheet pulls in
+                for u in re.findall(r"url\(\s*['\"]?([^'\")]+)", data.decode("utf-8", errors="replace")):
+                    g = local(site, f.relative_to(site).as_posix(), u)
+                    if g is not None and g not in seen:
+                        seen.add(g)
+                        kinds["images"] += g.stat().st_size
+                        zipped["images"] += gz(g.read_bytes())
+    chart_js += sum(len(s.encode()) for s in refs.inline_js if CHART_JS.search(s))
+    charts = [u for u in refs.img if u.split("?")[0].endswith(".svg") and "/charts/" in u]
+    return {"page": rel, **{f"{k}_bytes": v for k, v in kinds.items()}, "total_bytes": sum(kinds.values()),
+            "gzip_total_bytes": sum(zipped.values()), "chart_js_bytes": chart_js, "charts_as_img": len(charts),
+            "external_urls": external}
+
+
+def site_metrics(site: Path) -> dict:
+    files = [p for p in site.rglob("*") if p.is_file()]
+    htmls = [p for p in files if p.suffix == ".html"]
+    largest = max(htmls, key=lambda p: p.stat().st_size)
+    index = site / "search" / "search_index.json"
+    by_section: dict[str, int] = {}
+    if index.exists():
+        for doc in json.loads(index.read_text(encoding="utf-8")).get("docs", []):
+            section = doc.get("location", "").split("/")[0] or "(home)"
+            by_section[section] = by_section.get(section, 0) + len(json.dumps(doc, ensure_ascii=False).encode())
+    dataset_pages = sorted((site / "datasets").glob("*/index.html"))
+    weights = [page_weight(site, p) for p in dataset_pages]
+    heaviest = max(weights, key=lambda w: w["total_bytes"]) if weights else None
+    totals = sorted(w["total_bytes"] for w in weights)
+    return {
+        "files": len(files),
+        "bytes": sum(p.stat().st_size for p in files),
+        "html_pages": len(htmls),
+        "largest_html": {"page": largest.relative_to(site).as_posix(), "bytes": largest.stat().st_size},
+        "search_index_bytes": index.stat().st_size if index.exists() else 0,
+        "search_index_by_section_bytes": dict(sorted(by_section.items(), key=lambda kv: -kv[1])),
+        "dataset_pages": len(weights),
+        "dataset_page_heaviest": heaviest,
+        "dataset_page_median_bytes": totals[len(totals) // 2] if totals else 0,
+        "dataset_page_chart_js_bytes_max": max((w["chart_js_bytes"] for w in weights), default=0),
+        "dataset_page_charts_as_img": sum(w["charts_as_img"] for w in weights),
+    }
+
+
+# --- changes, mkdocs alone, zensical --------------------------------------------------------------------
+
+def change_one_cell(datasets: Path) -> dict:
+    """Change one notes cell of one CSV (the first package's investments, else its first figure file)."""
+    from . import families
+
+    for pkg in sorted(p for p in datasets.iterdir() if p.is_dir() and p.name != "schemas"):
+        for fam in ("investments", *families.FIGURE_NAMES):
+            path = pkg / "data" / f"{fam}.csv"
+            if not path.is_file():
+                continue
+            text = path.read_text(encoding="utf-8")
+            nl = "\r\n" if "\r\n" in text else "\n"
+            lines = text.split(nl)
+            header = next(csv.reader([lines[0]]))
+            if "notes" not in header:
+                continue
+            col = header.index("notes")
+            for n, line in enumerate(lines[1:], 2):
+                if not line or '"' in line:
+                    continue
+                row = next(csv.reader([line]))
+                if len(row) != len(header):
+                    continue
+                mark = "（bench：改动的单元格）"
+                row[col] = row[col][: -len(mark)] if row[col].endswith(mark) else row[col] + mark
+                buf = io.StringIO()
+                csv.writer(buf, lineterminator="").writerow(row)
+                lines[n - 1] = buf.getvalue()
+                path.write_text(nl.join(lines), encoding="utf-8")
+                return {"file": path.relative_to(datasets).as_posix(), "row": n, "field": "notes"}
+    raise BenchError("no CSV with a notes cell to change")
+
+
+def epoch() -> str:
+    try:
+        proc = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+        return proc.stdout.strip() or "1577836800"
+    except (OSError, subprocess.SubprocessError):
+        return "1577836800"
+
+
+def mkdocs_alone(work: Path, tmp: Path) -> dict:
+    """`mkdocs build --strict` on the tree the pipeline generated, with its generated config: the floor."""
+    cfg = yaml.safe_load((work / "mkdocs.generated.yml").read_text(encoding="utf-8"))
+    out = tmp / "mkdocs-alone-site"
+    cfg["site_dir"] = str(out)
+    path = tmp / "mkdocs-alone.yml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    env = {**child_env(), "SOURCE_DATE_EPOCH": epoch()}
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t
+    result = {"wall_s": round(wall, 3), "ok": proc.returncode == 0, "html_pages": len(list(out.rglob("*.html"))) if out.exists() else 0}
+    if proc.returncode:
+        result["error"] = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+    shutil.rmtree(out, ignore_errors=True)
+    return result
+
+
+def zensical(work: Path) -> dict:
+    """`zensical build` on the same tree: once with its cache cleaned, once more with its cache."""
+    import importlib.util
+
+    if importlib.util.find_spec("zensical") is None:
+        return {"status": "not installed"}
+    from importlib import metadata
+
+    generated = yaml.safe_load((work / "mkdocs.generated.yml").read_text(encoding="utf-8"))
+    # zensical wants docs_dir and site_dir inside the folder of its config file
+    cfg = {**generated, "docs_dir": "docs", "site_dir": "zensical-site"}
+    path = work / "zensical.yml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    result = {"status": "ok", "version": metadata.version("zensical")}
+    for label, extra in (("clean", ["--clean"]), ("cached", [])):
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "zensical", "build", *extra, "-f", str(path)], cwd=work, env=child_env(),
+                              capture_output=True, text=True, check=False)
+        result[f"{label}_wall_s"] = round(time.perf_counter() - t, 3)
+        if proc.returncode:
+            lines = [ln for ln in (proc.stderr + proc.stdout).strip().splitlines() if ln.strip()]
+            panic = next((ln for ln in lines if "panicked" in ln or "Error" in ln), lines[-1] if lines else "failed")
+            return {"status": f"failed: {panic.strip()[:300]}", "version": result["version"]}
+    out = work / "zensical-site"
+    result["html_pages"] = len(list(out.rglob("*.html")))
+    index = out / "search.json"
+    result["search_index_bytes"] = index.stat().st_size if index.exists() else 0
+    result["bytes"] = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    shutil.rmtree(out, ignore_errors=True)
+    return result
+
+
+# --- protocols ------------------------------------------------------------------------------------------
+
+def full_protocol(name: str, datasets: Path, sources: Path | None, tmp: Path, say) -> dict:
+    """Cold build, no-change and one-cell rebuilds, site figures, mkdocs alone and zensical, on one corpus."""
+    out, work = tmp / "site", tmp / "work"
+    say(f"{name}: cold build")
+    cold = build(datasets, sources, out, work, "cold")
+    say(f"{name}: rebuild, no change")
+    same = build(datasets, sources, out, work, "no-change")
+    attempts = [same]
+    # the repository is shared: code, docs or git HEAD may change while the bench runs; measure again then
+    while not same["skipped"] and same["built_because"].startswith("changed") and len(attempts) < 3:
+        say(f"{name}: it was built ({same['built_because']}); rebuild again, no change")
+        same = build(datasets, sources, out, work, f"no-change-{len(attempts) + 1}")
+        attempts.append(same)
+    same["attempts"] = [{"wall_s": a["wall_s"], "skipped": a["skipped"], "built_because": a["built_because"]} for a in attempts]
+    changed = change_one_cell(datasets)
+    say(f"{name}: rebuild, one cell changed ({changed['file']}:{changed['row']}:{changed['field']})")
+    one = build(datasets, sources, out, work, "one-cell")
+    say(f"{name}: site figures")
+    metrics = site_metrics(out)
+    say(f"{name}: mkdocs build alone")
+    alone = mkdocs_alone(work, tmp)
+    say(f"{name}: zensical build")
+    zen = zensical(work)
+    return {
+        "corpus": name,
+        "documents": cold.get("documents"), "datasets": cold.get("datasets"), "figures": cold.get("figures"),
+        "charts": cold.get("charts"), "provenance_verified": cold.get("provenance_verified"),
+        "cold": cold, "no_change": same, "one_cell": {**one, "changed": changed},
+        "pages": cold["pages"], "pages_per_s": round(cold["pages"] / cold["wall_s"], 2), "s_per_page": round(cold["wall_s"] / cold["pages"], 4),
+        "mkdocs_share_of_one_cell": round(one["stages_s"].get("mkdocs", 0) / one["wall_s"], 3) if one["wall_s"] else None,
+        "site": metrics, "mkdocs_alone": alone, "zensical": zen,
+    }
+
+
+def synthetic(n: int, tmp: Path, full: bool, say) -> dict:
+    say(f"synthetic N={n}: generating")
+    from . import synth
+
+    t = time.perf_counter()
+    synth.generate(n, tmp / "datasets", tmp / "sources")
+    generated = round(time.perf_counter() - t, 3)
+    if full:
+        result = full_protocol(f"synthetic-{n}", tmp / "datasets", tmp / "sources", tmp, say)
+    else:
+        say(f"synthetic N={n}: cold build")
+        cold = build(tmp / "datasets", tmp / "sources", tmp / "site", tmp / "work", "cold")
+        metrics = site_metrics(tmp / "site")
+        result = {"corpus": f"synthetic-{n}", "documents": cold.get("documents"), "datasets": cold.get("datasets"),
+                  "figures": cold.get("figures"), "charts": cold.get("charts"), "provenance_verified": cold.get("provenance_verified"),
+                  "cold": cold, "pages": cold["pages"], "pages_per_s": round(cold["pages"] / cold["wall_s"], 2),
+                  "s_per_page": round(cold["wall_s"] / cold["pages"], 4), "site": metrics}
+    result["generate_s"] = generated
+    result["n"] = n
+    result["stage_s_per_page"] = {k: round(v / result["pages"], 5) for k, v in result["cold"]["stages_s"].items()}
+    return result
+
+
+def machine() -> dict:
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 1
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(), "usable_cpus": usable,
+            "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+            "parallel_speedup_2_processes": parallel_probe()}
+
+
+def parallel_probe() -> float:
+    """How much faster two CPU-bound processes finish together than one after the other (2.0 = two free cores)."""
+    loop = "s=0\nfor i in range(6_000_000): s+=i"
+    cmd = [sys.executable, "-c", loop]
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    one = time.perf_counter() - t
+    t = time.perf_counter()
+    procs = [subprocess.Popen(cmd) for _ in range(2)]
+    for p in procs:
+        p.wait()
+    both = time.perf_counter() - t
+    return round(2 * one / both, 2)
+
+
+# --- targets and the table ------------------------------------------------------------------------------
+
+def target(name: str, value, limit, met, why: str = "", **extra) -> dict:
+    return {"target": name, "value": value, "limit": limit, "met": met, "costliest": why, **extra}
+
+
+def stage_why(run: dict) -> str:
+    name, seconds = costliest(run)
+    return f"{name} {seconds:.2f} s of {run['wall_s']:.2f} s"
+
+
+def evaluate(report: dict) -> list[dict]:
+    out = []
+    real = report.get("real")
+    if real:
+        for key, run, label in (("real_cold_s", real["cold"], "real corpus, cold build (s)"),
+                                ("real_one_cell_s", real["one_cell"], "real corpus, rebuild after one changed cell (s)"),
+                                ("real_no_change_s", real["no_change"], "real corpus, rebuild with no change (s)")):
+            ok = run["wall_s"] <= TARGETS[key]
+            out.append(target(label, run["wall_s"], TARGETS[key], ok, "" if ok else stage_why(run)))
+    else:
+        for label in ("real corpus, cold build (s)", "real corpus, rebuild after one changed cell (s)", "real corpus, rebuild with no change (s)"):
+            out.append(target(label, None, None, None, "not measured (--skip-real)"))
+    by_n = {s["n"]: s for s in report["synthetic"]}
+    if 200 in by_n:
+        run = by_n[200]["cold"]
+        ok = run["wall_s"] <= TARGETS["synthetic_200_s"]
+        out.append(target("synthetic N=200, cold build (s)", run["wall_s"], TARGETS["synthetic_200_s"], ok, "" if ok else stage_why(run),
+                          pages=by_n[200]["pages"]))
+    else:
+        out.append(target("synthetic N=200, cold build (s)", None, TARGETS["synthetic_200_s"], None, "not measured (N=200 not in --sizes)"))
+    if 200 in by_n and 50 in by_n:
+        a, b = by_n[50]["s_per_page"], by_n[200]["s_per_page"]
+        ok = b <= a
+        grew = {k: by_n[200]["stage_s_per_page"].get(k, 0) - v for k, v in by_n[50]["stage_s_per_page"].items()}
+        worst = max(grew, key=grew.get)
+        out.append(target("seconds per page, N=200 vs N=50", round(b / a, 3), 1.0, ok,
+                          "" if ok else f"{worst} grew most: {grew[worst] * 1000:+.1f} ms per page", s_per_page_50=a, s_per_page_200=b))
+    else:
+        out.append(target("seconds per page, N=200 vs N=50", None, 1.0, None, "not measured (needs N=50 and N=200)"))
+    subject = real or (report["synthetic"][0] if report["synthetic"] and "mkdocs_alone" in report["synthetic"][0] else None)
+    if subject:
+        site = subject["site"]
+        h = site["dataset_page_heaviest"] or {}
+        label = "" if real else f" ({subject['corpus']}, real corpus skipped)"
+        ok = site["dataset_page_chart_js_bytes_max"] == 0
+        out.append(target(f"JS for charts on a dataset page (bytes){label}", site["dataset_page_chart_js_bytes_max"], 0, ok,
+                          "" if ok else "a dataset page loads a charting script"))
+        parts = {k: h.get(f"{k}_bytes", 0) for k in ("html", "css", "js", "images")}
+        big = max(parts, key=parts.get) if parts else ""
+        ok = h.get("total_bytes", 0) <= TARGETS["dataset_page_bytes"]
+        out.append(target(f"bytes a dataset page needs (heaviest page){label}", h.get("total_bytes"), TARGETS["dataset_page_bytes"], ok,
+                          "" if ok else f"{big} {parts[big] / KB:.0f} KB of {h.get('total_bytes', 0) / KB:.0f} KB ({h.get('page')}); "
+                                        f"gzip {h.get('gzip_total_bytes', 0) / KB:.0f} KB", gzip_bytes=h.get("gzip_total_bytes")))
+        if real:
+            sec = site["search_index_by_section_bytes"]
+            top = next(iter(sec), "")
+            ok = site["search_index_bytes"] <= TARGETS["search_index_bytes"]
+            out.append(target("search index of the real corpus (bytes)", site["search_index_bytes"], TARGETS["search_index_bytes"], ok,
+                              "" if ok else f"largest section: {top}/ {sec.get(top, 0) / KB:.0f} KB"))
+        else:
+            out.append(target("search index of the real corpus (bytes)", None, TARGETS["search_index_bytes"], None, "not measured (--skip-real)"))
+    return out
+
+
+def fmt_bytes(n) -> str:
+    if n is None:
+        return "—"
+    return f"{n / KB / KB:.2f} MB" if n >= KB * KB else f"{n / KB:.0f} KB"
+
+
+def print_report(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=160, highlight=False)
+    m = report["machine"]
+    con.print(f"[bold]portal bench[/] — {m['cpus']} CPUs ({m['usable_cpus']} usable; two processes run "
+              f"{m['parallel_speedup_2_processes']}× as fast as one), load {', '.join(f'{x:.1f}' for x in m['loadavg_start'] or [])} at start, "
+              f"Python {m['python']}")
+    runs = Table(title="Builds (wall time of a fresh process; stages from site.run)", show_lines=False)
+    for col in ("corpus", "run", "pages", "total s", "startup", *STAGES, "s/page"):
+        runs.add_column(col, justify="left" if col in ("corpus", "run") else "right")
+    corpora = ([report["real"]] if report.get("real") else []) + report["synthetic"]
+    for c in corpora:
+        for key, label in (("cold", "cold"), ("no_change", "no change"), ("one_cell", "one cell changed")):
+            run = c.get(key)
+            if not run:
+                continue
+            st = run["stages_s"]
+            per = f"{run['wall_s'] / c['pages']:.4f}" if key == "cold" else ""
+            runs.add_row(c["corpus"], label + (" (skipped)" if run.get("skipped") else ""), str(run["pages"]), f"{run['wall_s']:.2f}",
+                         f"{run['startup_s']:.2f}", *(f"{st[s]:.2f}" if s in st else "" for s in STAGES), per)
+    con.print(runs)
+    for c in corpora:
+        if "mkdocs_alone" not in c:
+            continue
+        s, z, a = c["site"], c["zensical"], c["mkdocs_alone"]
+        h = s["dataset_page_heaviest"] or {}
+        con.print(f"[bold]{c['corpus']}[/]: {c['documents']} documents, {c['datasets']} datasets, {c['figures']} figures, {c['charts']} charts; "
+                  f"provenance {'verified' if c['provenance_verified'] else 'NOT verified (no source texts)'}")
+        con.print(f"  pages built per second (cold): {c['pages_per_s']}; site {fmt_bytes(s['bytes'])} in {s['files']} files, "
+                  f"{s['html_pages']} HTML pages; largest {s['largest_html']['page']} {fmt_bytes(s['largest_html']['bytes'])}; "
+                  f"search index {fmt_bytes(s['search_index_bytes'])} "
+                  f"({', '.join(f'{k}/ {fmt_bytes(v)}' for k, v in list(s['search_index_by_section_bytes'].items())[:3])})")
+        con.print(f"  heaviest dataset page {h.get('page')}: HTML {fmt_bytes(h.get('html_bytes'))} + CSS {fmt_bytes(h.get('css_bytes'))} + "
+                  f"JS {fmt_bytes(h.get('js_bytes'))} (for charts: {s['dataset_page_chart_js_bytes_max']} B; charts are "
+                  f"{s['dataset_page_charts_as_img']} SVG <img> on {s['dataset_pages']} pages) + images {fmt_bytes(h.get('images_bytes'))} "
+                  f"= {fmt_bytes(h.get('total_bytes'))} (gzip {fmt_bytes(h.get('gzip_total_bytes'))}); median page {fmt_bytes(s['dataset_page_median_bytes'])}")
+        one = c["one_cell"]
+        con.print(f"  one changed cell: {one['changed']['file']} row {one['changed']['row']} ({one['changed']['field']}); "
+                  f"mkdocs is {one['stages_s'].get('mkdocs', 0):.2f} s of its {one['wall_s']:.2f} s")
+        con.print(f"  mkdocs build alone on the same tree: {a['wall_s']:.2f} s ({'ok' if a['ok'] else a.get('error')}, {a['html_pages']} pages); "
+                  f"pipeline's mkdocs stage in the cold build {c['cold']['stages_s'].get('mkdocs', 0):.2f} s")
+        if z["status"] == "ok":
+            con.print(f"  zensical {z['version']} on the same tree: {z['clean_wall_s']:.2f} s with its cache cleaned, {z['cached_wall_s']:.2f} s "
+                      f"with its cache; {z['html_pages']} pages, search index {fmt_bytes(z['search_index_bytes'])}")
+        else:
+            con.print(f"  zensical: {z['status']}")
+    targets = Table(title="Targets")
+    for col in ("", "target", "measured", "limit", "costliest where missed"):
+        targets.add_column(col)
+    for t in report["targets"]:
+        mark = "—" if t["met"] is None else ("[green]met[/]" if t["met"] else "[red]missed[/]")
+        value = t["value"]
+        shown = "—" if value is None else (fmt_bytes(value) if "bytes" in t["target"] and value else str(value))
+        limit = "—" if t["limit"] is None else (fmt_bytes(t["limit"]) if "bytes" in t["target"] and t["limit"] else str(t["limit"]))
+        targets.add_row(mark, t["target"], shown, limit, t["costliest"])
+    con.print(targets)
+
+
+# --- entry point ----------------------------------------------------------------------------------------
+
+def default_sources(given: Path | None) -> Path | None:
+    if given:
+        return given.resolve()
+    env = os.environ.get("PORTAL_SOURCES")
+    if env:
+        return Path(env).resolve()
+    seeds = ROOT.parent / "shared" / "seeds"
+    return seeds.resolve() if seeds.is_dir() else None
+
+
+def run(args) -> int:
+    try:
+        sizes = [int(x) for x in str(args.sizes).split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"--sizes must be numbers separated by commas, not {args.sizes!r}") from None
+    if any(n < 1 for n in sizes):
+        raise UsageError("--sizes must be positive numbers of documents")
+    if args.skip_real and not sizes:
+        raise UsageError("nothing to measure: --skip-real and no --sizes")
+    sources = default_sources(args.sources)
+    quiet = os.environ.get("CI", "").lower() == "true"
+
+    def say(msg: str) -> None:
+        if not quiet:
+            print(f"… {msg}", file=sys.stderr, flush=True)
+
+    keep = getattr(args, "debug", False)
+    report: dict = {"machine": machine(), "real": None, "synthetic": []}
+    tmp = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+    try:
+        if not args.skip_real:
+            real = tmp / "real"
+            shutil.copytree(Settings().datasets, real / "datasets")
+            report["real"] = full_protocol("real", real / "datasets", sources, real, say)
+            if not keep:
+                shutil.rmtree(real, ignore_errors=True)
+        for i, n in enumerate(sorted(set(sizes))):
+            folder = tmp / f"synthetic-{n}"
+            report["synthetic"].append(synthetic(n, folder, full=args.skip_real and i == 0, say=say))
+            if not keep:
+                shutil.rmtree(folder, ignore_errors=True)
+    except BenchError as err:
+        print(f"portal bench: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if keep:
+            print(f"bench folder kept: {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    report["machine"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    report["targets"] = evaluate(report)
+    print_report(report)
+    if args.json:
+        with contextlib.suppress(FileExistsError):
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"figures written to {args.json}")
+    return 0

@@ -1,0 +1,532 @@
+"""Browser tests: the real built site served on 127.0.0.1 and driven in Debian's headless chromium.
+
+Covers what only a browser shows: pages load without console errors or failed requests, Chinese
+search through Material's search box, charts that render, downloads that answer and parse, no
+request to any other host on any page, no horizontal scrolling on a phone, and screenshots for
+people to look at (in /tmp/shots/, not asserted).
+
+Never run `playwright install`: the tests use Debian's chromium at /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import http.server
+import io
+import json
+import threading
+import time
+import zipfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright python package is not installed (.[test])")
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS = ROOT / "datasets"
+SHOTS = Path("/tmp/shots")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DESKTOP = {"width": 1280, "height": 900}
+SEARCH_READY = "键入以开始搜索"  # Material's search.result.placeholder (zh): shown once the search worker is ready
+
+DATASET_PAGE = "datasets/gonghe-2018-investments/"
+KEY_PAGES = ["", "catalog/", DATASET_PAGE, "regions/632521/", "documents/gonghe-2018/", "compare/"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# fixtures: the built site on a local server, one chromium for the session
+
+
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site folder under `prefix`, the path of the site's public address, as deployed:
+    the 404 page links its assets absolutely, and a root-absolute link elsewhere would break."""
+
+    prefix = "/"
+
+    def translate_path(self, path):
+        url_path = urlsplit(path).path
+        if not url_path.startswith(self.prefix):
+            return str(Path(self.directory) / ".outside-the-site-prefix")  # does not exist: 404
+        return super().translate_path("/" + path[len(self.prefix):])
+
+    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+        pass
+
+
+def public_path(site: Path) -> str:
+    """The path of the site's public address (site_url), read from the built sitemap: '/poverty-plans/'."""
+    sitemap = site / "sitemap.xml"
+    if sitemap.exists():
+        loc = ElementTree.parse(sitemap).find(".//{http://www.sitemaps.org/schemas/sitemap/0.9}loc")
+        if loc is not None and loc.text:
+            path = urlsplit(loc.text.strip()).path
+            return path if path.endswith("/") else path.rsplit("/", 1)[0] + "/"
+    return "/"
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site):
+    """The built site served by a threaded http.server on 127.0.0.1 (random free port), under the
+    path of its public address; yields the site's local address, e.g. http://127.0.0.1:PORT/poverty-plans/."""
+    prefix = public_path(built_site)
+    handler = functools.partial(type("Handler", (SiteHandler,), {"prefix": prefix}), directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}{prefix}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    ctx.set_default_timeout(20_000)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+class Problems:
+    """Console errors, uncaught exceptions, failed requests and HTTP errors seen by one page."""
+
+    def __init__(self, page, ignore_aborted: bool = False):
+        self.items: list[str] = []
+        self.ignore_aborted = ignore_aborted
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.items.append(f"pageerror: {exc}"))
+        page.on("requestfailed", self._failed)
+        page.on("response", lambda r: r.status >= 400 and self.items.append(f"HTTP {r.status}: {r.url}"))
+        page.on("worker", lambda w: w.on("console", self._console))
+
+    def _console(self, msg):
+        if msg.type == "error":
+            where = (msg.location or {}).get("url", "")
+            self.items.append(f"console error: {msg.text} ({where})")
+
+    def _failed(self, request):
+        failure = request.failure or ""
+        if self.ignore_aborted and "ERR_ABORTED" in failure:  # cancelled by the next navigation
+            return
+        self.items.append(f"request failed: {request.url} ({failure})")
+
+
+def site_path(url: str, base: str) -> str:
+    """A result link as a site-relative page path: no query, no fragment, decoded."""
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    base_path = urlsplit(base).path
+    return path[len(base_path):] if path.startswith(base_path) else path
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1. key pages load cleanly
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", KEY_PAGES, ids=lambda p: p.strip("/") or "home")
+def test_page_loads_without_errors(context, site_url, path):
+    page = context.new_page()
+    problems = Problems(page)
+    response = page.goto(site_url + path, wait_until="load")
+    assert response is not None and response.status == 200, f"{path}: {response and response.status}"
+    page.wait_for_load_state("networkidle")  # the search worker fetches its index after load
+    assert page.locator("article h1").first.is_visible(), f"{path}: no visible page title"
+    assert problems.items == [], f"{path}:\n" + "\n".join(problems.items)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2. Chinese search through Material's search box
+
+
+def open_search(page, site_url):
+    page.goto(site_url, wait_until="load")
+    page.locator(".md-search__input").click()
+    # a query typed before the worker has built the index is dropped: wait for the placeholder
+    page.wait_for_function("t => document.querySelector('.md-search-result__meta').textContent.trim() === t",
+                           arg=SEARCH_READY)
+
+
+def search(page, site_url, query: str) -> list[str]:
+    """Type query into the search box (search already open); return the result pages, best first."""
+    box = page.locator(".md-search__input")
+    meta = "() => document.querySelector('.md-search-result__meta').textContent.trim()"
+    box.fill("")
+    page.keyboard.press("End")  # an empty query clears the previous results
+    page.wait_for_function(f"t => ({meta})() === t", arg=SEARCH_READY)
+    box.press_sequentially(query)
+    page.keyboard.press("End")  # non-ASCII text is inserted without key events; Material listens to keyup
+    page.wait_for_function(f"t => !['', t].includes(({meta})())", arg=SEARCH_READY, timeout=15_000)
+    # the list is rendered after the count: wait until both stop changing
+    signature = f"() => [({meta})(), ...[...document.querySelectorAll('li.md-search-result__item > a')].map(a => a.href)]"
+    previous, deadline = None, time.monotonic() + 10
+    while time.monotonic() < deadline:
+        current = page.evaluate(signature)
+        if current == previous:
+            break
+        previous = current
+        page.wait_for_timeout(100)
+    pages = [site_path(href, site_url) for href in
+             page.eval_on_selector_all("li.md-search-result__item > a.md-search-result__link", "as => as.map(a => a.href)")]
+    return list(dict.fromkeys(pages))  # one entry per page (sections of a page follow its article)
+
+
+def regions_of(doc_id: str, level: str) -> list[dict]:
+    with open(DATASETS / doc_id / "data" / "regions.csv", encoding="utf-8-sig", newline="") as f:
+        return [r for r in csv.DictReader(f) if r["level"] == level]
+
+
+def figure_rows():
+    """(doc_id, family, row) for every figure of the corpus."""
+    for path in sorted(DATASETS.glob("*/data/*.csv")):
+        doc_id, family = path.parent.parent.name, path.stem
+        if family in ("regions", "documents"):
+            continue
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            for row in csv.DictReader(f):
+                yield doc_id, family, row
+
+
+def dataset_page(doc_id: str, family: str) -> str:
+    return f"datasets/{doc_id}-{family.replace('_', '-')}/"
+
+
+def pages_holding(term: str) -> set[str]:
+    """The pages that show a figure whose row contains term: its dataset, document and region pages."""
+    out = set()
+    for doc_id, family, row in figure_rows():
+        if any(term in v for v in row.values() if v):
+            out |= {dataset_page(doc_id, family), f"documents/{doc_id}/", f"regions/{row['region_id']}/"}
+    return out
+
+
+def investments_in(year: str) -> set[str]:
+    return {dataset_page(d, f) for d, f, row in figure_rows() if f == "investments" and row.get("year") == year}
+
+
+@pytest.mark.browser
+def test_search_township_names_find_their_region_page(context, site_url):
+    """Every township of the Gonghe plan (regions.csv, level township), 恰卜恰镇 among them."""
+    townships = regions_of("gonghe-2018", "township")
+    assert "恰卜恰镇" in {r["name_zh"] for r in townships}
+    page = context.new_page()
+    open_search(page, site_url)
+    misses = []
+    for r in townships:
+        results = search(page, site_url, r["name_zh"])
+        if f"regions/{r['region_id']}/" not in results[:5]:
+            misses.append(f"{r['name_zh']} → expected regions/{r['region_id']}/ in {results[:5]}")
+    assert misses == [], "\n".join(misses)
+    assert search(page, site_url, "恰卜恰镇")[0] == "regions/632521-qiabuqia/"
+
+
+TOPICS = {
+    # relocation: the Xining plan's investments print 易地扶贫搬迁总投资; its dataset or document page
+    "易地扶贫搬迁": ({"datasets/xining-2016-investments/", "documents/xining-2016/"}, 5),
+    # dilapidated-house renovation: only gonghe-2018 measures.csv holds the term
+    "危房改造": ({"datasets/gonghe-2018-measures/", "documents/gonghe-2018/", "regions/632521/"}, 3),
+}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("query", list(TOPICS), ids=["relocation", "house-renovation"])
+def test_search_topics(context, site_url, query):
+    expected, top = TOPICS[query]
+    holders = pages_holding(query)
+    assert expected <= holders, f"test data drifted: {sorted(expected - holders)} no longer hold {query}"
+    page = context.new_page()
+    open_search(page, site_url)
+    results = search(page, site_url, query)
+    assert expected & set(results[:top]), f"{query!r}: expected one of {sorted(expected)} in the first {top} results, got {results[:top]}"
+    assert results[0] in holders, f"{query!r}: the first result {results[0]} shows no figure with {query}"
+
+
+@pytest.mark.browser
+def test_search_year_and_topic(context, site_url):
+    """'2019 投资' finds an investments dataset with figures for 2019 among the first 5 results."""
+    expected = investments_in("2019")
+    assert "datasets/gonghe-2018-investments/" in expected
+    page = context.new_page()
+    open_search(page, site_url)
+    results = search(page, site_url, "2019 投资")
+    assert expected & set(results[:5]), f"expected one of {sorted(expected)} in the first 5 results, got {results[:5]}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3. charts render
+
+
+@pytest.mark.browser
+def test_dataset_charts_visible(context, site_url):
+    page = context.new_page()
+    page.goto(site_url + DATASET_PAGE, wait_until="load")
+    images = page.locator("figure.portal-chart img")
+    assert images.count() > 0, "the dataset page has no chart"
+    for i in range(images.count()):
+        img = images.nth(i)
+        img.scroll_into_view_if_needed()  # loading="lazy"
+        img.evaluate("el => el.complete && el.naturalWidth > 0 ? null : Promise.race(["
+                     "new Promise(r => { el.addEventListener('load', r, {once: true}); el.addEventListener('error', r, {once: true}); }),"
+                     "new Promise(r => setTimeout(r, 10000))])")
+        box = img.bounding_box()
+        src = img.get_attribute("src")
+        assert box and box["width"] > 0 and box["height"] > 0, f"chart {src} has an empty box: {box}"
+        assert img.evaluate("el => el.naturalWidth") > 0, f"chart {src} did not load"
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4. downloads answer and parse
+
+
+def source_rows(doc_id: str, family: str) -> int:
+    with open(DATASETS / doc_id / "data" / f"{family}.csv", encoding="utf-8-sig", newline="") as f:
+        return sum(1 for _ in csv.DictReader(f))
+
+
+@pytest.mark.browser
+def test_dataset_downloads(context, site_url):
+    openpyxl = pytest.importorskip("openpyxl")
+    page = context.new_page()
+    page.goto(site_url + DATASET_PAGE, wait_until="load")
+    hrefs = list(dict.fromkeys(page.eval_on_selector_all("a[download]", "as => as.map(a => a.href)")))
+    expected_rows = source_rows("gonghe-2018", "investments")
+    kinds = set()
+    for url in hrefs:
+        assert url.startswith(site_url), f"download outside the site: {url}"
+        resp = page.request.get(url)
+        assert resp.status == 200, f"{url}: HTTP {resp.status}"
+        body, name = resp.body(), urlsplit(url).path.rsplit("/", 1)[-1]
+        assert body, f"{url}: empty"
+        if name == "gonghe-2018-investments.csv":
+            rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+            assert len(rows) == expected_rows, f"{name}: {len(rows)} rows, the data package has {expected_rows}"
+            kinds.add("csv")
+        elif name.endswith(".csv"):  # chart data
+            assert len(list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))) >= 2, f"{name}: no rows"
+        elif name.endswith(".xlsx"):
+            wb = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+            ws = wb.worksheets[0]
+            n = sum(1 for row in ws.iter_rows(min_row=2, values_only=True) if any(v is not None for v in row))
+            assert n == expected_rows, f"{name}: {n} rows in sheet {ws.title}, the data package has {expected_rows}"
+            kinds.add("xlsx")
+        elif name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(body)) as z:
+                assert z.testzip() is None, f"{name}: corrupt member"
+                assert "datapackage.json" in z.namelist(), f"{name}: no datapackage.json in {z.namelist()}"
+                json.loads(z.read("datapackage.json"))
+            kinds.add("zip")
+        elif name.endswith(".json"):
+            data = json.loads(body)
+            if name == "gonghe-2018-investments.json":
+                assert len(data["rows"]) == expected_rows, f"{name}: {len(data['rows'])} rows"
+            kinds.add("json")
+        elif name.endswith(".svg"):
+            assert ElementTree.fromstring(body).tag.endswith("svg"), f"{name}: not an SVG"
+        elif name.endswith(".png"):
+            assert body.startswith(b"\x89PNG\r\n\x1a\n"), f"{name}: not a PNG"
+        else:
+            pytest.fail(f"unexpected download {url}")
+    assert kinds == {"csv", "xlsx", "json", "zip"}, f"download formats found: {sorted(kinds)} in {hrefs}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# 5. no request leaves the local server, on any page
+
+
+ALLOWED_SCHEMES = ("data:", "blob:", "about:")
+
+
+@pytest.fixture(scope="session")
+def crawl(browser, site_url, built_site):
+    """Every HTML page of the built site loaded once in one page; requests and problems per page."""
+    pages = sorted(p.relative_to(built_site).as_posix() for p in built_site.rglob("*.html"))
+    ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    ctx.set_default_timeout(30_000)
+    page = ctx.new_page()
+    current = {"path": ""}
+    requests: dict[str, list[str]] = {}
+    problems = Problems(page, ignore_aborted=True)
+    bad_by_page: dict[str, list[str]] = {}
+    ctx.on("request", lambda r: requests.setdefault(current["path"], []).append(r.url))
+    started = time.perf_counter()
+    try:
+        for rel in pages:
+            current["path"] = rel
+            before = len(problems.items)
+            url = site_url + (rel[: -len("index.html")] if rel.endswith("index.html") else rel)
+            response = page.goto(url, wait_until="load")
+            status = response.status if response else None
+            # 404.html is served with 200 when asked for by name; everything else must be 200 too
+            if status != 200:
+                problems.items.append(f"HTTP {status}: {url}")
+            if len(problems.items) > before:
+                bad_by_page[rel] = problems.items[before:]
+        # let the last page's worker finish before the context goes away
+        page.wait_for_load_state("networkidle")
+    finally:
+        elapsed = time.perf_counter() - started
+        ctx.close()
+    return {"pages": pages, "requests": requests, "problems": bad_by_page, "seconds": elapsed}
+
+
+@pytest.mark.browser
+def test_no_request_to_other_hosts(crawl, site_url, capsys):
+    assert len(crawl["pages"]) > 250, f"only {len(crawl['pages'])} html pages found"
+    parts = urlsplit(site_url)
+    origin = f"{parts.scheme}://{parts.netloc}/"
+    offsite = sorted({(page, url) for page, urls in crawl["requests"].items() for url in urls
+                      if not url.startswith(origin) and not url.startswith(ALLOWED_SCHEMES)})
+    with capsys.disabled():
+        total = sum(len(v) for v in crawl["requests"].values())
+        print(f"\n[browser] crawled {len(crawl['pages'])} pages, {total} requests, in {crawl['seconds']:.1f} s")
+    assert offsite == [], f"{len(offsite)} requests to other hosts:\n" + "\n".join(f"{p}: {u}" for p, u in offsite[:50])
+    # the recorder sees the search worker's requests too, so a CDN fetched by the worker would show
+    assert any(u.endswith("search/search_index.json") for urls in crawl["requests"].values() for u in urls)
+    assert crawl["seconds"] < 300, f"crawling every page took {crawl['seconds']:.0f} s"
+
+
+@pytest.mark.browser
+def test_every_page_loads_without_errors(crawl):
+    """Same crawl: no console error, uncaught exception, failed request or HTTP error on any page."""
+    bad = crawl["problems"]
+    assert bad == {}, f"{len(bad)} pages with problems:\n" + "\n".join(
+        f"{page}: {'; '.join(items[:3])}" for page, items in list(bad.items())[:40])
+
+
+# ---------------------------------------------------------------------------------------------------
+# 6. phone-sized viewport
+
+
+@pytest.mark.browser
+def test_dataset_page_fits_a_phone(browser, site_url):
+    ctx = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True,
+                              device_scale_factor=2, locale="zh-CN")
+    try:
+        page = ctx.new_page()
+        page.goto(site_url + DATASET_PAGE, wait_until="load")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "dataset-phone.png"), full_page=True)
+        width = page.evaluate("() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})")
+        culprits = page.evaluate("""() => {
+            const w = window.innerWidth, out = [];
+            for (const el of document.querySelectorAll('body *')) {
+                const r = el.getBoundingClientRect();
+                if (r.width && r.right > w + 1) {
+                    let ok = false;  // inside a scrolling box is fine
+                    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+                        const s = getComputedStyle(p);
+                        if (['auto', 'scroll', 'hidden'].includes(s.overflowX) && p.getBoundingClientRect().right <= w + 1) { ok = true; break; }
+                    }
+                    if (!ok) out.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${Math.round(r.right)}`);
+                }
+            }
+            return out.slice(0, 15);
+        }""")
+        assert width["scroll"] <= width["inner"] + 1, f"horizontal scrolling on a phone: {width}; wider elements: {culprits}"
+    finally:
+        ctx.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# 7. screenshots for people (not assertions on the pixels)
+
+
+@pytest.mark.browser
+def test_screenshots(context, site_url):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = context.new_page()
+    for name, path in [("home", ""), ("dataset", DATASET_PAGE), ("region", "regions/632521/"), ("compare", "compare/")]:
+        page.goto(site_url + path, wait_until="load")
+        # lazy images: scroll through the page so every chart is in the shot
+        page.evaluate("async () => { for (let y = 0; y < document.body.scrollHeight; y += 600) {"
+                      " window.scrollTo(0, y); await new Promise(r => setTimeout(r, 30)); } window.scrollTo(0, 0); }")
+        page.wait_for_load_state("networkidle")
+        target = SHOTS / f"{name}.png"
+        page.screenshot(path=str(target), full_page=True)
+        assert target.stat().st_size > 10_000, f"{target} looks empty"
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2b. every place name of the corpus (last in the file: it fails until the site fixes query segmentation)
+
+
+def place_pages() -> dict[str, set[str]]:
+    """Each region name → the pages a search for it should find first: the region's page and, for a
+    region that has its own plan, that plan's document and dataset pages."""
+    docs_of: dict[str, set[str]] = {}
+    for path in sorted(DATASETS.glob("*/data/documents.csv")):
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            for d in csv.DictReader(f):
+                docs_of.setdefault(d["region_id"], set()).add(d["doc_id"])
+    datasets = {(d, f) for d, f, _ in figure_rows()}
+    names: dict[str, set[str]] = {}
+    for path in sorted(DATASETS.glob("*/data/regions.csv")):
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            for r in csv.DictReader(f):
+                pages = names.setdefault(r["name_zh"], set())
+                pages.add(f"regions/{r['region_id']}/")
+                for doc_id in docs_of.get(r["region_id"], ()):
+                    pages |= {f"documents/{doc_id}/"} | {dataset_page(d, f) for d, f in datasets if d == doc_id}
+    return names
+
+
+@pytest.mark.browser
+def test_search_every_place_name(context, site_url):
+    """Every province, prefecture, county, township and village name, typed as printed, finds its page
+    among the first 5 results.
+
+    Material 9.8.1 cuts a Chinese query into words it finds in the index but never tries the whole
+    query as one word, and ORs the pieces: 上新庄镇 becomes 上* 新* (庄镇 is lost) and 共和县 becomes
+    共* 和*, and the place's page is lost among every word starting with those characters. The fix
+    (a patch of the search worker in build_scripts/site.py) is described in the browser-test report.
+    """
+    names = place_pages()
+    page = context.new_page()
+    open_search(page, site_url)
+    misses = []
+    for name, pages in sorted(names.items()):
+        results = search(page, site_url, name)
+        if not pages & set(results[:5]):
+            misses.append(f"{name} → expected one of {sorted(pages)[:3]} in {results[:5]}")
+    assert misses == [], f"{len(misses)} of {len(names)} place names miss their page:\n" + "\n".join(misses)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("query", "expected", "top"), [
+    ("2019投资", investments_in("2019"), 5),  # a year and a topic typed without a space
+    ("共和县投资", {"datasets/gonghe-2018-investments/"}, 1),  # a place and a topic typed as one run
+], ids=["year-topic", "place-topic"])
+def test_search_words_run_together(context, site_url, query, expected, top):
+    """Chinese is typed without spaces: a query of two words finds the pages that hold both.
+
+    Material 9.8.1 glues a Chinese run to the digits before it (2019投资* matches no word) and ORs the
+    words it cuts a run into; see the report on build_scripts/site.py for the fix.
+    """
+    page = context.new_page()
+    open_search(page, site_url)
+    results = search(page, site_url, query)
+    assert expected & set(results[:top]), f"{query!r}: expected one of {sorted(expected)} in the first {top} results, got {results[:top]}"
