@@ -91,16 +91,6 @@ def site_url(built_site):
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 @pytest.fixture
 def context(browser):
     ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")

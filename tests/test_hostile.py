@@ -371,19 +371,16 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
-def test_no_script_runs_in_a_browser(hostile):
+def test_no_script_runs_in_a_browser(hostile, browser):
     """Open the pages that show the values in chromium (file://): no alert() may run."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     called = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless", "--disable-gpu"])
-        try:
-            page = browser.new_page()
-            page.on("dialog", lambda d: (called.append(d.message), d.dismiss()))
-            page.add_init_script("window.alert = (m) => { window.__alerts = (window.__alerts || []).concat([String(m)]); };")
-            for name in sorted(SHOWN_ON):
-                page.goto((hostile["out"] / name).as_uri(), wait_until="load")
-                called += [f"{name}: alert({m})" for m in page.evaluate("window.__alerts || []")]
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        page.on("dialog", lambda d: (called.append(d.message), d.dismiss()))
+        page.add_init_script("window.alert = (m) => { window.__alerts = (window.__alerts || []).concat([String(m)]); };")
+        for name in sorted(SHOWN_ON):
+            page.goto((hostile["out"] / name).as_uri(), wait_until="load")
+            called += [f"{name}: alert({m})" for m in page.evaluate("window.__alerts || []")]
+    finally:
+        page.close()
     assert not called, called
