@@ -60,14 +60,17 @@ def line_span(rows: list[dict]) -> str:
 
 def make_chart(title: str, description: str, unit: str, doc: dict, src_rows: list[dict], frame: pd.DataFrame,
                columns: list[tuple[str, str]], build) -> Chart:
-    chart = build(alt.Chart(frame)).properties(title=title, width=WIDTH).configure(**CONFIG)
-    spec = chart.to_dict()
-    spec.pop("$schema", None)
-    spec["description"] = description
-    blob = json.dumps(spec, ensure_ascii=False, sort_keys=True)
-    key = hashlib.sha256(blob.encode()).hexdigest()[:16]
+    spec, key = spec_and_key(build(alt.Chart(frame)).properties(title=title, width=WIDTH), description)
     source = f"来源：《{doc['title_zh'].strip('《》')}》{line_span(src_rows)}"
     return Chart(key, title, description, unit, source, columns, frame.to_dict("records"), spec)
+
+
+def spec_and_key(chart, description: str) -> tuple[dict, str]:
+    """The Vega-Lite spec with the portal's config and its content hash (the chart's file name)."""
+    spec = chart.configure(**CONFIG).to_dict()
+    spec.pop("$schema", None)
+    spec["description"] = description
+    return spec, hashlib.sha256(json.dumps(spec, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def investment_charts(ds: Dataset) -> list[Chart]:
@@ -126,12 +129,7 @@ def exit_charts(ds: Dataset) -> list[Chart]:
             tooltip=list(frame.columns),
         ).properties(width=150, height=160).facet(column=alt.Column("对象:N", title=None)).resolve_scale(y="independent")
 
-    chart = alt.Chart(frame)
-    spec_chart = build(chart).properties(title=title).configure(**CONFIG)
-    spec = spec_chart.to_dict()
-    spec.pop("$schema", None)
-    spec["description"] = desc
-    key = hashlib.sha256(json.dumps(spec, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+    spec, key = spec_and_key(build(alt.Chart(frame)).properties(title=title), desc)
     source = f"来源：《{ds.document['title_zh'].strip('《》')}》{line_span(rows)}"
     return [Chart(key, title, desc, "个、户、人", source, [(c, c) for c in frame.columns], frame.to_dict("records"), spec)]
 
@@ -171,10 +169,7 @@ def comparison_charts(derived: Derived) -> list[Chart]:
             return c.mark_bar(color=PALETTE[0]).encode(x=alt.X("年度:O"), y=alt.Y("计划脱贫人口（人）:Q"), tooltip=list(frame.columns)) \
                 .properties(width=160, height=140).facet(column=alt.Column("文件:N", title=None)).resolve_scale(y="independent")
 
-        spec = build(alt.Chart(frame)).properties(title="分年度计划脱贫人口").configure(**CONFIG).to_dict()
-        spec.pop("$schema", None)
-        spec["description"] = desc
-        key = hashlib.sha256(json.dumps(spec, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+        spec, key = spec_and_key(build(alt.Chart(frame)).properties(title="分年度计划脱贫人口"), desc)
         src = [r for c in rows for r in c["doc"]["package"].tables.get("exit_schedules", [])]
         out.append(Chart(key, "分年度计划脱贫人口", desc, "人", "来源：各文件脱贫退出计划" + f"（{len(src)}条记录）",
                          [(c, c) for c in frame.columns], frame.to_dict("records"), spec))

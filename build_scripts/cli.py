@@ -110,8 +110,9 @@ def cmd_coverage(settings: Settings, doc: str | None) -> int:
 
 
 def cmd_check_extract(args) -> int:
-    """Check an extraction workspace by wrapping it in a temporary data package."""
-    import yaml
+    """Check an extraction workspace (one document's CSVs, regions, ignore and errata lists, without a
+    descriptor) by wrapping it in a temporary data package: how the five documents were extracted."""
+    import csv
 
     from . import scaffold
 
@@ -135,8 +136,6 @@ def cmd_check_extract(args) -> int:
             scaffold.write_csv(pkg / "data" / "regions.csv", scaffold.schema_fields(ds, "regions"), [])
         used = Counter()
         for name in names[2:]:
-            import csv
-
             with (pkg / "data" / f"{name}.csv").open(encoding="utf-8", errors="replace") as fh:
                 used.update(r.get("region_id", "") for r in csv.DictReader(fh))
         region = used.most_common(1)[0][0] if used else ""
@@ -165,7 +164,6 @@ def cmd_check_extract(args) -> int:
         for u in missing:
             print(f"uncovered: line {u.line}: {u.number}  …{u.context}…")
         print(f"{len(missing)} uncovered number(s) in lines {first}-{last}")
-        _ = yaml
         return 1 if missing else 0
 
 

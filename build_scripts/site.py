@@ -387,8 +387,6 @@ def run(settings: Settings, progress: Progress | None = None) -> dict:
             shutil.rmtree(tmp, ignore_errors=True)
     if progress.console:
         progress.console.print(f"[bold green]site built[/] → {out} ({len(written)} pages, {len(derived.datasets)} datasets)")
-    elif not settings.quiet:
-        pass
     else:
         print(f"site built: {out} ({len(written)} pages)")
     with contextlib.suppress(OSError):  # the site is built; without a record the next build is just not skipped

@@ -97,3 +97,22 @@ def test_mkdocs_config_is_offline_and_chinese():
 def test_generated_pages_are_not_committed():
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8")
     assert "site/" in ignored and ".build/" in ignored
+
+
+def test_check_extract_checks_a_workspace_without_descriptor(tmp_path, portal, sources):
+    """The extraction loop: one document's CSVs and lists in a folder, checked before they become a package."""
+    pkg = ROOT / "datasets" / "xinping-2018"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for f in (pkg / "data").glob("*.csv"):
+        if f.name != "documents.csv":
+            shutil.copy(f, ws / f.name)
+    for f in ("ignore.yaml", "errata.yaml"):
+        shutil.copy(pkg / f, ws / f)
+    source = sources / "003_3c24fdc0372bba72.txt"
+    proc = portal("check-extract", "--workspace", str(ws), "--doc", "xinping-2018", "--source", str(source))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 uncovered number(s)" in proc.stdout
+    (ws / "ignore.yaml").write_text("[]\n", encoding="utf-8")
+    proc = portal("check-extract", "--workspace", str(ws), "--doc", "xinping-2018", "--source", str(source))
+    assert proc.returncode == 1 and "uncovered: line 1:" in proc.stdout
