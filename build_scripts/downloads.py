@@ -136,6 +136,22 @@ def record(out: Path, rel: str, data: bytes, fmt: str, label: str) -> dict:
     return {"format": fmt, "label": label, "path": rel, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def cached_xlsx(settings: Settings, title: str, fields: list[tuple[str, str]], rows: list[dict]) -> bytes:
+    """XLSX is the slowest format to write: reuse the workbook of identical content (a content-hash cache)."""
+    if not settings.cache:
+        return xlsx_bytes(title, fields, rows)
+    blob = json.dumps([title, fields, rows], ensure_ascii=False, sort_keys=True, default=str)
+    path = settings.work / "cache" / "xlsx" / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.xlsx"
+    if path.is_file():
+        return path.read_bytes()
+    data = xlsx_bytes(title, fields, rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # never a half-written file in the cache
+    return data
+
+
 def run(derived: Derived, settings: Settings, docs_dir: Path) -> dict:
     schemas = derived.corpus.schemas
     out = docs_dir
@@ -160,7 +176,7 @@ def run(derived: Derived, settings: Settings, docs_dir: Path) -> dict:
         pkg_zip = {k.split("/", 1)[1]: v for k, v in pkg_files.items()}
         ds.downloads = [
             record(out, f"{base}.csv", csv_bytes(names, ds.rows), "CSV", "CSV（UTF-8，Excel 可直接打开）"),
-            record(out, f"{base}.xlsx", xlsx_bytes(ds.title_zh, fields, ds.rows), "XLSX", "Excel 工作簿"),
+            record(out, f"{base}.xlsx", cached_xlsx(settings, ds.title_zh, fields, rows), "XLSX", "Excel 工作簿"),
             record(out, f"{base}.json", json.dumps({"dataset": ds.id, "title": ds.title_zh, "title_en": ds.title_en,
                                                      "license": LICENSE["name"], "source": ds.document["title_zh"],
                                                      "fields": names, "rows": rows}, ensure_ascii=False, indent=1).encode(),
