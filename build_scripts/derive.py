@@ -54,7 +54,7 @@ class Dataset:
 
     @property
     def title_zh(self) -> str:
-        return f"{short_title(self.document)} · {self.family.title_zh}"
+        return f"{self.document['title_zh']} · {self.family.title_zh}"
 
     @property
     def title_en(self) -> str:
@@ -84,11 +84,6 @@ class Dataset:
     def summary_zh(self) -> str:
         ind = "、".join(self.indicators[:8])
         return f"{self.document['title_zh']}中的{self.family.title_zh}数据，共{len(self.rows)}条，含{ind}等指标。"
-
-
-def short_title(doc: dict) -> str:
-    t = re.sub(r"[《》]", "", doc["title_zh"])
-    return t
 
 
 @dataclass

@@ -111,7 +111,7 @@ def dataset_jsonld(ds, settings: Settings) -> dict:
         "creator": {"@type": "Organization", "name": "脱贫攻坚规划开放数据门户"},
         "isBasedOn": {"@type": "CreativeWork", "name": ds.document["title_zh"], "sha256": ds.document["source_sha256"]},
         "temporalCoverage": f"{ds.document['period_start']}/{ds.document['period_end']}",
-        "spatialCoverage": {"@type": "Place", "name": ds.package.tables["regions"] and region_name(ds)},
+        "spatialCoverage": {"@type": "Place", "name": region_name(ds)},
         "variableMeasured": ds.indicators[:30],
         "distribution": [
             {"@type": "DataDownload", "encodingFormat": mime(d["format"]), "contentUrl": settings.site_url + d["path"],
@@ -148,7 +148,7 @@ def keywords(ds) -> list[str]:
 def citation(ds, settings: Settings, version: str) -> dict:
     url = settings.site_url + ds.url
     year = ds.document["period_end"]
-    gbt = f"脱贫攻坚规划开放数据门户. {ds.title_zh}[DS/OL]. 版本 {version}. [{ '引用日期' }]. {url}."
+    gbt = f"脱贫攻坚规划开放数据门户. {ds.title_zh}[DS/OL]. 版本 {version}. [引用日期]. {url}."  # the reader fills in the date cited
     key = re.sub(r"[^a-z0-9]", "", ds.id.lower())
     bib = (f"@misc{{{key},\n  title = {{{ds.title_en}}},\n  author = {{{{Poverty-Alleviation Plans Open Data Portal}}}},\n"
            f"  year = {{{year}}},\n  note = {{Dataset version {version}, derived from: {ds.document['title_en']}}},\n"
