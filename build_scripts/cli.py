@@ -10,9 +10,11 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
-from . import coverage, families, load, validate
+from . import families
 from .errors import DataError, UsageError
 from .settings import Settings
+from .stages import load, validate
+from .tools import coverage
 
 
 def add_common(p: argparse.ArgumentParser, out: bool = False) -> None:
@@ -25,7 +27,9 @@ def add_common(p: argparse.ArgumentParser, out: bool = False) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="portal", description="脱贫攻坚规划开放数据门户: validate the data packages and build the site.")
+    ap = argparse.ArgumentParser(
+        prog="portal", description="脱贫攻坚规划开放数据门户: validate the data packages and build the site."
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     add_common(sub.add_parser("validate", help="validate every data package (and provenance with --sources)"))
     add_common(sub.add_parser("build", help="validate, generate pages and charts, build the site atomically"), out=True)
@@ -93,17 +97,18 @@ def cmd_validate(settings: Settings) -> int:
 def cmd_coverage(settings: Settings, doc: str | None) -> int:
     if settings.sources is None:
         raise UsageError("coverage needs the source texts: --sources DIR (or PORTAL_SOURCES)")
-    corpus = load.run(settings)
-    validate.run(corpus)
+    report = validate.run(load.run(settings))
     total = 0
-    for pkg in corpus.packages:
+    for pkg in report.packages:
         if doc and pkg.id != doc:
             continue
         lines = (settings.sources / pkg.document["source_file"]).read_text(encoding="utf-8").split("\n")
         missing = coverage.uncovered(pkg, lines)
         total += len(missing)
-        print(f"{pkg.id}: {len(list(pkg.figures()))} figures, {coverage.ignored_numbers(pkg, lines)} printed numbers ignored "
-              f"({len(pkg.ignore)} ignore entries), {len(missing)} uncovered number(s)")
+        print(
+            f"{pkg.id}: {len(list(pkg.figures()))} figures, {coverage.ignored_numbers(pkg, lines)} printed numbers ignored "
+            f"({len(pkg.ignore)} ignore entries), {len(missing)} uncovered number(s)"
+        )
         for u in missing:
             print(f"  {pkg.document['source_file']}:{u.line}: {u.number}  …{u.context}…")
     return 1 if total else 0
@@ -114,7 +119,7 @@ def cmd_check_extract(args) -> int:
     descriptor) by wrapping it in a temporary data package: how the five documents were extracted."""
     import csv
 
-    from . import scaffold
+    from .tools import scaffold
 
     ws, source = args.workspace.resolve(), args.source.resolve()
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,9 +144,23 @@ def cmd_check_extract(args) -> int:
             with (pkg / "data" / f"{name}.csv").open(encoding="utf-8", errors="replace") as fh:
                 used.update(r.get("region_id", "") for r in csv.DictReader(fh))
         region = used.most_common(1)[0][0] if used else ""
-        scaffold.write_csv(pkg / "data" / "documents.csv", scaffold.schema_fields(ds, "documents"), [{
-            "doc_id": args.doc, "title_zh": "x", "title_en": "x", "title_status": "inferred", "region_id": region,
-            "period_start": 2016, "period_end": 2020, "source_file": source.name, "source_sha256": scaffold.sha256_of(source)}])
+        scaffold.write_csv(
+            pkg / "data" / "documents.csv",
+            scaffold.schema_fields(ds, "documents"),
+            [
+                {
+                    "doc_id": args.doc,
+                    "title_zh": "x",
+                    "title_en": "x",
+                    "title_status": "inferred",
+                    "region_id": region,
+                    "period_start": 2016,
+                    "period_end": 2020,
+                    "source_file": source.name,
+                    "source_sha256": scaffold.sha256_of(source),
+                }
+            ],
+        )
         scaffold.write_descriptor(pkg, scaffold.descriptor(args.doc, "x", "x", names))
         settings = Settings.from_env(datasets=ds, sources=source.parent)
         settings = Settings(**{**settings.__dict__, "root": Path(tmp)})
@@ -153,11 +172,20 @@ def cmd_check_extract(args) -> int:
                 print(str(p).replace(f"datasets/{args.doc}/data/", "").replace(f"datasets/{args.doc}/", ""))
             print(f"{len(err.problems)} problem(s)")
             return 1
-        p = corpus.packages[0]
+        p = report.packages[0]
         counts = Counter(fam for fam, _ in p.figures())
-        print("rows:", dict(counts), "regions:", len(p.tables["regions"]), "errata:", len(p.errata), "ignore entries:", len(p.ignore))
-        failing = [r for r in report.packages[0].results if not r["ok"]]
-        print(f"consistency checks: {len(report.packages[0].results)} run, {len(failing)} failing and recorded as errata")
+        print(
+            "rows:",
+            dict(counts),
+            "regions:",
+            len(p.tables["regions"]),
+            "errata:",
+            len(p.errata),
+            "ignore entries:",
+            len(p.ignore),
+        )
+        failing = [r for r in p.results if not r["ok"]]
+        print(f"consistency checks: {len(p.results)} run, {len(failing)} failing and recorded as errata")
         lines = source.read_text(encoding="utf-8").split("\n")
         first, last = coverage.parse_lines(args.lines) if args.lines else (1, len(lines))
         missing = coverage.uncovered(p, lines, first, last)
@@ -183,26 +211,33 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "coverage":
             return cmd_coverage(settings, args.doc)
         if args.command in ("build", "serve"):
-            from . import site
+            from . import build
 
-            site.run(settings)
+            build.run(settings)
             if args.command == "serve":
-                site.serve(settings, args.port)
+                build.serve(settings, args.port)
             return 0
         if args.command == "bench":
-            from . import bench
+            from .tools import bench
 
             return bench.run(args)
         if args.command == "new-document":
-            from . import scaffold
+            from .tools import scaffold
 
             ds = (args.datasets or settings.datasets).resolve()
-            pkg = scaffold.new_document(ds, args.doc_id, args.source.resolve(), args.region, args.region_name,
-                                        args.region_name_en or args.region_name, args.level)
+            pkg = scaffold.new_document(
+                ds,
+                args.doc_id,
+                args.source.resolve(),
+                args.region,
+                args.region_name,
+                args.region_name_en or args.region_name,
+                args.level,
+            )
             print(f"created {pkg}; now run: portal coverage --sources {args.source.resolve().parent} --doc {args.doc_id}")
             return 0
         if args.command == "diff":
-            from . import diff
+            from .tools import diff
 
             print(diff.run(settings, args.rev))
             return 0

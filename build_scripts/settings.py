@@ -7,10 +7,16 @@ that says what can be configured.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# the licence of every published dataset (the code is MIT): one declaration for packages, pages and catalogs
+LICENSE = {
+    "name": "CC-BY-4.0",
+    "title": "Creative Commons Attribution 4.0",
+    "path": "https://creativecommons.org/licenses/by/4.0/",
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,14 @@ class Settings:
         default="https://example.org/poverty-plans/",
         metadata={"help": "Public address of the site, for sitemap, feeds and citations (PORTAL_SITE_URL)."},
     )
+    publisher_zh: str = field(
+        default="脱贫攻坚规划开放数据门户", metadata={"help": "Publisher's name in Chinese (pages, catalogs, citations)."}
+    )
+    publisher_en: str = field(
+        default="Poverty-Alleviation Plans Open Data Portal",
+        metadata={"help": "Publisher's name in English (citations, metadata)."},
+    )
+    contact_email: str = field(default="data@example.org", metadata={"help": "Contact address in the catalogs (data.json)."})
     quiet: bool = field(default=False, metadata={"help": "No progress display (set when CI=true)."})
     debug: bool = field(default=False, metadata={"help": "Show tracebacks (--debug)."})
     cache: bool = field(default=True, metadata={"help": "Reuse charts and pages whose inputs did not change (--no-cache)."})
@@ -58,7 +72,3 @@ class Settings:
             return str(Path(path).resolve().relative_to(self.root))
         except ValueError:
             return str(path)
-
-
-def documented_settings() -> dict[str, str]:
-    return {f.name: f.metadata.get("help", "") for f in fields(Settings)}

@@ -35,8 +35,14 @@ def run_portal(*args: str, cwd: Path | None = None, env: dict | None = None, tim
     """Run `python -m build_scripts ARGS` as a user would; returns the completed process (text)."""
     full_env = {k: v for k, v in os.environ.items() if k != "PORTAL_SOURCES"}  # tests pass --sources explicitly
     full_env.update({"CI": "true", "NO_MKDOCS_2_WARNING": "1", **(env or {})})
-    return subprocess.run([sys.executable, "-m", "build_scripts", *args], cwd=cwd or ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "build_scripts", *args],
+        cwd=cwd or ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +67,16 @@ def copy_datasets(dest: Path) -> Path:
 
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")

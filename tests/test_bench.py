@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts import synth
+from build_scripts.tools import synth
 
 STAGES = ("inputs", "load", "validate", "derive", "charts", "downloads", "pages", "catalog", "mkdocs")
 
@@ -44,8 +44,15 @@ def test_bench_reports_every_figure(bench):
     assert one["skipped"] is False and positive(one["wall_s"]) and positive(one["stages_s"]["mkdocs"])
     assert one["changed"]["field"] == "notes" and one["changed"]["file"].endswith(".csv")
     site = s["site"]
-    for key in ("files", "bytes", "html_pages", "search_index_bytes", "dataset_pages", "dataset_page_median_bytes",
-                "dataset_page_charts_as_img"):
+    for key in (
+        "files",
+        "bytes",
+        "html_pages",
+        "search_index_bytes",
+        "dataset_pages",
+        "dataset_page_median_bytes",
+        "dataset_page_charts_as_img",
+    ):
         assert positive(site[key]), key
     assert positive(site["largest_html"]["bytes"]) and site["largest_html"]["page"].endswith(".html")
     heaviest = site["dataset_page_heaviest"]

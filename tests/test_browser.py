@@ -26,15 +26,25 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)",
-                allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)",
+        allow_module_level=True,
+    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright python package is not installed (.[test])")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "datasets"
 SHOTS = Path("/tmp/shots")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DESKTOP = {"width": 1280, "height": 900}
 SEARCH_READY = "键入以开始搜索"  # Material's search.result.placeholder (zh): shown once the search worker is ready
 
@@ -56,7 +66,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         url_path = urlsplit(path).path
         if not url_path.startswith(self.prefix):
             return str(Path(self.directory) / ".outside-the-site-prefix")  # does not exist: 404
-        return super().translate_path("/" + path[len(self.prefix):])
+        return super().translate_path("/" + path[len(self.prefix) :])
 
     def log_message(self, format, *args):  # noqa: A002 - signature of the base class
         pass
@@ -130,7 +140,7 @@ def site_path(url: str, base: str) -> str:
     parts = urlsplit(url)
     path = unquote(parts.path)
     base_path = urlsplit(base).path
-    return path[len(base_path):] if path.startswith(base_path) else path
+    return path[len(base_path) :] if path.startswith(base_path) else path
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -157,8 +167,7 @@ def open_search(page, site_url):
     page.goto(site_url, wait_until="load")
     page.locator(".md-search__input").click()
     # a query typed before the worker has built the index is dropped: wait for the placeholder
-    page.wait_for_function("t => document.querySelector('.md-search-result__meta').textContent.trim() === t",
-                           arg=SEARCH_READY)
+    page.wait_for_function("t => document.querySelector('.md-search-result__meta').textContent.trim() === t", arg=SEARCH_READY)
 
 
 def search(page, site_url, query: str) -> list[str]:
@@ -180,8 +189,10 @@ def search(page, site_url, query: str) -> list[str]:
             break
         previous = current
         page.wait_for_timeout(100)
-    pages = [site_path(href, site_url) for href in
-             page.eval_on_selector_all("li.md-search-result__item > a.md-search-result__link", "as => as.map(a => a.href)")]
+    pages = [
+        site_path(href, site_url)
+        for href in page.eval_on_selector_all("li.md-search-result__item > a.md-search-result__link", "as => as.map(a => a.href)")
+    ]
     return list(dict.fromkeys(pages))  # one entry per page (sections of a page follow its article)
 
 
@@ -251,7 +262,9 @@ def test_search_topics(context, site_url, query):
     page = context.new_page()
     open_search(page, site_url)
     results = search(page, site_url, query)
-    assert expected & set(results[:top]), f"{query!r}: expected one of {sorted(expected)} in the first {top} results, got {results[:top]}"
+    assert expected & set(results[:top]), (
+        f"{query!r}: expected one of {sorted(expected)} in the first {top} results, got {results[:top]}"
+    )
     assert results[0] in holders, f"{query!r}: the first result {results[0]} shows no figure with {query}"
 
 
@@ -279,9 +292,11 @@ def test_dataset_charts_visible(context, site_url):
     for i in range(images.count()):
         img = images.nth(i)
         img.scroll_into_view_if_needed()  # loading="lazy"
-        img.evaluate("el => el.complete && el.naturalWidth > 0 ? null : Promise.race(["
-                     "new Promise(r => { el.addEventListener('load', r, {once: true}); el.addEventListener('error', r, {once: true}); }),"
-                     "new Promise(r => setTimeout(r, 10000))])")
+        img.evaluate(
+            "el => el.complete && el.naturalWidth > 0 ? null : Promise.race(["
+            "new Promise(r => { el.addEventListener('load', r, {once: true}); el.addEventListener('error', r, {once: true}); }),"
+            "new Promise(r => setTimeout(r, 10000))])"
+        )
         box = img.bounding_box()
         src = img.get_attribute("src")
         assert box and box["width"] > 0 and box["height"] > 0, f"chart {src} has an empty box: {box}"
@@ -388,8 +403,14 @@ def test_no_request_to_other_hosts(crawl, site_url, capsys):
     assert len(crawl["pages"]) > 250, f"only {len(crawl['pages'])} html pages found"
     parts = urlsplit(site_url)
     origin = f"{parts.scheme}://{parts.netloc}/"
-    offsite = sorted({(page, url) for page, urls in crawl["requests"].items() for url in urls
-                      if not url.startswith(origin) and not url.startswith(ALLOWED_SCHEMES)})
+    offsite = sorted(
+        {
+            (page, url)
+            for page, urls in crawl["requests"].items()
+            for url in urls
+            if not url.startswith(origin) and not url.startswith(ALLOWED_SCHEMES)
+        }
+    )
     with capsys.disabled():
         total = sum(len(v) for v in crawl["requests"].values())
         print(f"\n[browser] crawled {len(crawl['pages'])} pages, {total} requests, in {crawl['seconds']:.1f} s")
@@ -404,7 +425,8 @@ def test_every_page_loads_without_errors(crawl):
     """Same crawl: no console error, uncaught exception, failed request or HTTP error on any page."""
     bad = crawl["problems"]
     assert bad == {}, f"{len(bad)} pages with problems:\n" + "\n".join(
-        f"{page}: {'; '.join(items[:3])}" for page, items in list(bad.items())[:40])
+        f"{page}: {'; '.join(items[:3])}" for page, items in list(bad.items())[:40]
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -413,8 +435,9 @@ def test_every_page_loads_without_errors(crawl):
 
 @pytest.mark.browser
 def test_dataset_page_fits_a_phone(browser, site_url):
-    ctx = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True,
-                              device_scale_factor=2, locale="zh-CN")
+    ctx = browser.new_context(
+        viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True, device_scale_factor=2, locale="zh-CN"
+    )
     try:
         page = ctx.new_page()
         page.goto(site_url + DATASET_PAGE, wait_until="load")
@@ -452,8 +475,10 @@ def test_screenshots(context, site_url):
     for name, path in [("home", ""), ("dataset", DATASET_PAGE), ("region", "regions/632521/"), ("compare", "compare/")]:
         page.goto(site_url + path, wait_until="load")
         # lazy images: scroll through the page so every chart is in the shot
-        page.evaluate("async () => { for (let y = 0; y < document.body.scrollHeight; y += 600) {"
-                      " window.scrollTo(0, y); await new Promise(r => setTimeout(r, 30)); } window.scrollTo(0, 0); }")
+        page.evaluate(
+            "async () => { for (let y = 0; y < document.body.scrollHeight; y += 600) {"
+            " window.scrollTo(0, y); await new Promise(r => setTimeout(r, 30)); } window.scrollTo(0, 0); }"
+        )
         page.wait_for_load_state("networkidle")
         target = SHOTS / f"{name}.png"
         page.screenshot(path=str(target), full_page=True)
@@ -506,10 +531,14 @@ def test_search_every_place_name(context, site_url):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(("query", "expected", "top"), [
-    ("2019投资", investments_in("2019"), 5),  # a year and a topic typed without a space
-    ("共和县投资", {"datasets/gonghe-2018-investments/"}, 1),  # a place and a topic typed as one run
-], ids=["year-topic", "place-topic"])
+@pytest.mark.parametrize(
+    ("query", "expected", "top"),
+    [
+        ("2019投资", investments_in("2019"), 5),  # a year and a topic typed without a space
+        ("共和县投资", {"datasets/gonghe-2018-investments/"}, 1),  # a place and a topic typed as one run
+    ],
+    ids=["year-topic", "place-topic"],
+)
 def test_search_words_run_together(context, site_url, query, expected, top):
     """Chinese is typed without spaces: a query of two words finds the pages that hold both.
 
@@ -519,4 +548,6 @@ def test_search_words_run_together(context, site_url, query, expected, top):
     page = context.new_page()
     open_search(page, site_url)
     results = search(page, site_url, query)
-    assert expected & set(results[:top]), f"{query!r}: expected one of {sorted(expected)} in the first {top} results, got {results[:top]}"
+    assert expected & set(results[:top]), (
+        f"{query!r}: expected one of {sorted(expected)} in the first {top} results, got {results[:top]}"
+    )

@@ -7,13 +7,23 @@ from pathlib import Path
 import pytest
 from frictionless import Checklist, Resource, Schema
 
-from build_scripts import checks
+from build_scripts.stages import checks
 
 SOURCE = ["表4-1 总投资估算表 单位：亿元", "\t合计", "\t6.909 ", "\t特色产业", "\t3.149 ", "\t45.58%", "\t其他", "\t3.760 "]
 HEADER = "figure_id,doc_id,value,unit,value_as_printed,printed_unit,line_start,line_end,is_total,part_of,ratio_of"
-FIELDS = [("figure_id", "string"), ("doc_id", "string"), ("value", "number"), ("unit", "string"), ("value_as_printed", "string"),
-          ("printed_unit", "string"), ("line_start", "integer"), ("line_end", "integer"), ("is_total", "boolean"),
-          ("part_of", "string"), ("ratio_of", "string")]
+FIELDS = [
+    ("figure_id", "string"),
+    ("doc_id", "string"),
+    ("value", "number"),
+    ("unit", "string"),
+    ("value_as_printed", "string"),
+    ("printed_unit", "string"),
+    ("line_start", "integer"),
+    ("line_end", "integer"),
+    ("is_total", "boolean"),
+    ("part_of", "string"),
+    ("ratio_of", "string"),
+]
 GOOD = [
     "IA001,doc,69090,万元,6.909,亿元,3,3,true,,",
     "IA002,doc,31490,万元,3.149,亿元,5,5,false,IA001,",
@@ -39,9 +49,20 @@ def run(tmp_path: Path, rows: list[str], check_cls, errata=None, source=SOURCE, 
     return [(e.row_number, e.field_name, e.note) for t in report.tasks for e in t.errors], ctx
 
 
-@pytest.mark.parametrize("cls", [checks.FigureIdCheck, checks.DocumentCheck, checks.CanonicalUnitCheck, checks.ValueConversionCheck,
-                                 checks.LineRangeCheck, checks.PrintedInSourceCheck, checks.ReferenceCheck, checks.RatioCheck,
-                                 checks.PartOfTotalCheck])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        checks.FigureIdCheck,
+        checks.DocumentCheck,
+        checks.CanonicalUnitCheck,
+        checks.ValueConversionCheck,
+        checks.LineRangeCheck,
+        checks.PrintedInSourceCheck,
+        checks.ReferenceCheck,
+        checks.RatioCheck,
+        checks.PartOfTotalCheck,
+    ],
+)
 def test_every_check_passes_good_rows(tmp_path, cls):
     errors, _ = run(tmp_path, GOOD, cls)
     assert errors == []
@@ -78,7 +99,11 @@ def test_unknown_conversion_is_reported(tmp_path):
 
 
 def test_line_range_must_be_ordered_and_inside_source(tmp_path):
-    errors, _ = run(tmp_path, ["IA001,doc,69090,万元,6.909,亿元,5,3,true,,", "IA002,doc,31490,万元,3.149,亿元,99,99,false,,"], checks.LineRangeCheck)
+    errors, _ = run(
+        tmp_path,
+        ["IA001,doc,69090,万元,6.909,亿元,5,3,true,,", "IA002,doc,31490,万元,3.149,亿元,99,99,false,,"],
+        checks.LineRangeCheck,
+    )
     assert [(r, f) for r, f, _ in errors] == [(2, "line_end"), (3, "line_end")]
 
 
@@ -110,7 +135,9 @@ def test_broken_total_fails_until_recorded_as_erratum(tmp_path):
 def test_erratum_with_wrong_computed_value_fails(tmp_path):
     rows = [GOOD[0], GOOD[1], GOOD[3].replace("37600", "37590").replace("3.760", "3.759")]
     erratum = {"id": "e1", "check": "part-of-total", "figure_id": "IA001", "computed": "6.800"}
-    errors, _ = run(tmp_path, rows, checks.PartOfTotalCheck, errata={("part-of-total", "IA001"): erratum}, source=SOURCE[:7] + ["\t3.759 "])
+    errors, _ = run(
+        tmp_path, rows, checks.PartOfTotalCheck, errata={("part-of-total", "IA001"): erratum}, source=SOURCE[:7] + ["\t3.759 "]
+    )
     assert errors and "6.908" in errors[0][2]
 
 

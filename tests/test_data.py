@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, copy_datasets
 
 ERROR_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<row>\d+|-):(?P<field>[^:\n]+): (?P<msg>.+)$", re.M)
@@ -77,8 +76,12 @@ def test_gonghe_investment_total_against_the_source(sources):
     pkg = ROOT / "datasets" / "gonghe-2018"
     lines = source_lines(sources, pkg)
     start = next(i for i, line in enumerate(lines) if line.startswith("表4-1"))
-    printed_total = next(line.strip() for line in lines[start:start + 10] if re.fullmatch(r"\s*\d+\.\d+\s*", line))
-    rows = [r for r in read_csv(pkg / "data" / "investments.csv") if r["breakdown"] == "by_category" and r["is_total"] == "true" and r["metric"] == "amount"]
+    printed_total = next(line.strip() for line in lines[start : start + 10] if re.fullmatch(r"\s*\d+\.\d+\s*", line))
+    rows = [
+        r
+        for r in read_csv(pkg / "data" / "investments.csv")
+        if r["breakdown"] == "by_category" and r["is_total"] == "true" and r["metric"] == "amount"
+    ]
     assert float(rows[0]["value"]) == pytest.approx(float(printed_total) * 10000)
     parts = [r for r in read_csv(pkg / "data" / "investments.csv") if rows[0]["figure_id"] in r["part_of"].split()]
     assert sum(float(p["value"]) for p in parts) == pytest.approx(float(rows[0]["value"]), abs=5)
@@ -135,8 +138,11 @@ def test_checks_bite_with_file_row_field(tmp_path, portal, sources, case):
     if case == "broken-total":
         total = next(r for r in read_csv(inv) if r["figure_id"] == part["part_of"].split()[0])
         total_row = [i for i, r in enumerate(read_csv(inv), 2) if r["figure_id"] == total["figure_id"]][0]
-        assert any(e["file"].endswith("gonghe-2018/data/investments.csv") and e["row"] == str(total_row) and e["field"] == field
-                   for e in errors), proc.stderr
+        assert any(
+            e["file"].endswith("gonghe-2018/data/investments.csv") and e["row"] == str(total_row) and e["field"] == field
+            for e in errors
+        ), proc.stderr
     else:
-        assert any(e["file"].endswith("gonghe-2018/data/investments.csv") and e["row"] == str(n) and e["field"] == field
-                   for e in errors), proc.stderr
+        assert any(
+            e["file"].endswith("gonghe-2018/data/investments.csv") and e["row"] == str(n) and e["field"] == field for e in errors
+        ), proc.stderr

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_malformed import MINI_SOURCES, PKG, build_isolated, mini_datasets
 
 PAYLOAD = (
@@ -74,14 +73,21 @@ def make_hostile(ds: Path) -> dict[str, str]:
     rewrite_csv(data / "documents.csv", document)
     rewrite_csv(data / "regions.csv", region)
     for fam in ("targets", "investments", "measures"):
+
         def figure(i, r, fam=fam):
             for field, tag in (("section_zh", f"SEC{fam}{i}"), ("indicator_zh", f"IND{fam}{i}"), ("notes", f"NOTE{fam}{i}")):
                 put(r, field, tag)
             if r.get("category_zh"):
                 put(r, "category_zh", f"CAT{i}")
+
         rewrite_csv(data / f"{fam}.csv", figure)
     erratum = {"id": "e1", "check": "manual", "figure_id": "MA001", "lines": "7"}
-    for field, tag in (("printed", "PRINTED"), ("computed", "COMPUTED"), ("description_zh", "ERRZH"), ("description_en", "ERREN")):
+    for field, tag in (
+        ("printed", "PRINTED"),
+        ("computed", "COMPUTED"),
+        ("description_zh", "ERRZH"),
+        ("description_en", "ERREN"),
+    ):
         erratum[field] = values[tag] = text(tag)
     (ds / PKG / "errata.yaml").write_text(yaml.safe_dump([erratum], allow_unicode=True), encoding="utf-8")
     return values
@@ -215,6 +221,7 @@ def injected(page: Page) -> list[str]:
 
 # --- the tests ------------------------------------------------------------------------------------------
 
+
 def test_no_element_or_attribute_comes_from_the_data(pages):
     report = {name: found for name, page in pages.items() if (found := injected(page))}
     assert not report, "markup made from data:\n" + "\n".join(f"{n}: {f}" for n, fs in report.items() for f in sorted(set(fs)))
@@ -228,16 +235,37 @@ def test_every_page_showing_a_value_shows_all_of_it_as_text(pages, hostile):
         for tag, value in hostile["values"].items():
             for m in re.finditer(re.escape(tag) + r"(?!\d)", visible):
                 if not visible.startswith(squash(value), m.start()):
-                    broken.append(f"{name}: {tag} shown as {visible[m.start():m.start() + 220]!r}")
+                    broken.append(f"{name}: {tag} shown as {visible[m.start() : m.start() + 220]!r}")
     assert not broken, "\n".join(broken[:20])
 
 
 # where each value must be visible: the pages that show it
 SHOWN_ON = {
-    "documents/mini-2020/index.html": ["TITLEZH", "TITLEEN", "ISSUER", "DOCNOTES", "REGZH1", "ERRZH", "ERREN", "PRINTED", "COMPUTED",
-                                       "SECtargets0", "INDtargets1", "SECinvestments2", "INDmeasures1"],
+    "documents/mini-2020/index.html": [
+        "TITLEZH",
+        "TITLEEN",
+        "ISSUER",
+        "DOCNOTES",
+        "REGZH1",
+        "ERRZH",
+        "ERREN",
+        "PRINTED",
+        "COMPUTED",
+        "SECtargets0",
+        "INDtargets1",
+        "SECinvestments2",
+        "INDmeasures1",
+    ],
     "documents/index.html": ["TITLEZH", "TITLEEN", "ISSUER", "REGZH1"],
-    "datasets/mini-2020-investments/index.html": ["TITLEZH", "TITLEEN", "REGZH1", "INDinvestments0", "INDinvestments2", "CAT1", "CAT2"],
+    "datasets/mini-2020-investments/index.html": [
+        "TITLEZH",
+        "TITLEEN",
+        "REGZH1",
+        "INDinvestments0",
+        "INDinvestments2",
+        "CAT1",
+        "CAT2",
+    ],
     "datasets/mini-2020-targets/index.html": ["TITLEZH", "INDtargets0", "INDtargets1"],
     "datasets/mini-2020-measures/index.html": ["TITLEZH", "INDmeasures0"],
     "regions/990101/index.html": ["REGZH1", "REGEN1", "REGZH0", "TITLEZH", "INDtargets0", "INDinvestments1", "CAT1"],
@@ -273,13 +301,21 @@ def test_tables_keep_their_shape(pages, hostile):
                 if row and width and len(row) != width:
                     bad.append(f"{name}: table with {width} columns has a row {i} of {len(row)} cells")
     assert not bad, "\n".join(bad)
-    ids = {fam: [r["figure_id"] for r in csv.DictReader(io.StringIO((hostile["ds"] / PKG / "data" / f"{fam}.csv").read_text(encoding="utf-8")))]
-           for fam in ("targets", "investments", "measures")}
+    ids = {
+        fam: [
+            r["figure_id"]
+            for r in csv.DictReader(io.StringIO((hostile["ds"] / PKG / "data" / f"{fam}.csv").read_text(encoding="utf-8")))
+        ]
+        for fam in ("targets", "investments", "measures")
+    }
 
     def rows_by_id(page_name: str, prefix: str = "") -> list[list[str]]:
         """The row ids of each table whose rows are named by figure (or erratum) id."""
-        return [t["ids"] for t in pages[page_name].tables if t["ids"] and all(re.fullmatch(prefix + r"[A-Z]{2}\d{3,4}|" + prefix + r"e\d", i)
-                                                                              for i in t["ids"])]
+        return [
+            t["ids"]
+            for t in pages[page_name].tables
+            if t["ids"] and all(re.fullmatch(prefix + r"[A-Z]{2}\d{3,4}|" + prefix + r"e\d", i) for i in t["ids"])
+        ]
 
     assert [sorted(x) for x in rows_by_id("documents/mini-2020/index.html")] == [sorted(sum(ids.values(), []))]
     for fam, fam_ids in ids.items():
@@ -333,9 +369,13 @@ def test_downloads_hold_the_exact_strings(hostile):
             assert [r[field] for r in got_zip] == want, (fam, field, "zip")
             assert [r[field] or "" for r in got_json] == want, (fam, field, "json")
             assert [r[field] or "" for r in got_xlsx] == want, (fam, field, "xlsx")
-    regions = list(csv.DictReader(io.StringIO((out / "downloads" / "all" / "regions.csv").read_text(encoding="utf-8-sig"), newline="")))
+    regions = list(
+        csv.DictReader(io.StringIO((out / "downloads" / "all" / "regions.csv").read_text(encoding="utf-8-sig"), newline=""))
+    )
     assert sorted(r["name_zh"] for r in regions) == sorted(v for k, v in hostile["values"].items() if k.startswith("REGZH"))
-    docs = list(csv.DictReader(io.StringIO((out / "downloads" / "all" / "documents.csv").read_text(encoding="utf-8-sig"), newline="")))
+    docs = list(
+        csv.DictReader(io.StringIO((out / "downloads" / "all" / "documents.csv").read_text(encoding="utf-8-sig"), newline=""))
+    )
     assert [d["title_zh"] for d in docs] == [hostile["values"]["TITLEZH"]]
     assert [d["notes"] for d in docs] == [hostile["values"]["DOCNOTES"]]
     with zipfile.ZipFile(out / "downloads" / "all" / "all-datapackages.zip") as z:
@@ -363,7 +403,9 @@ def test_machine_readable_files_parse(hostile):
 def test_search_dictionary_lines_are_words(hostile):
     """jieba's user dictionary is `word freq tag` per line: a name with spaces or a newline breaks it."""
     lines = (hostile["work"] / "jieba_user.txt").read_text(encoding="utf-8").splitlines()
-    assert all(re.fullmatch(r"\S+ \d+ [a-z]+", ln) for ln in lines), [ln for ln in lines if not re.fullmatch(r"\S+ \d+ [a-z]+", ln)][:5]
+    assert all(re.fullmatch(r"\S+ \d+ [a-z]+", ln) for ln in lines), [
+        ln for ln in lines if not re.fullmatch(r"\S+ \d+ [a-z]+", ln)
+    ][:5]
 
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -18,20 +18,29 @@ from urllib.parse import unquote, urljoin, urlsplit
 from xml.etree import ElementTree
 
 import pytest
-
-from build_scripts.settings import Settings
 from conftest import ROOT, copy_datasets
 from test_malformed import MINI_SOURCES, build_isolated, mini_datasets, tree_hashes
+
+from build_scripts.settings import Settings
 
 SITE_URL = Settings.from_env().site_url  # the built folder is served here: 404.html links from its path
 # external hosts a page may link to: licences, vocabularies and specifications, the theme's credit
 KNOWN_EXTERNAL = {
-    "creativecommons.org", "schema.org", "www.w3.org", "purl.org", "xmlns.com", "project-open-data.cio.gov",
-    "vega.github.io", "specs.frictionlessdata.io", "squidfunk.github.io", "www.mkdocs.org",
+    "creativecommons.org",
+    "schema.org",
+    "www.w3.org",
+    "purl.org",
+    "xmlns.com",
+    "project-open-data.cio.gov",
+    "vega.github.io",
+    "specs.frictionlessdata.io",
+    "squidfunk.github.io",
+    "www.mkdocs.org",
 }
 
 
 # --- (a) reproducible builds ------------------------------------------------------------------------------
+
 
 def differences(a: dict[str, str], b: dict[str, str]) -> list[str]:
     only = [f"only in one build: {k}" for k in sorted(set(a) ^ set(b))]
@@ -79,6 +88,7 @@ def test_two_clean_builds_of_the_real_corpus_are_byte_identical(tmp_path, source
 
 
 # --- (b) links and anchors ----------------------------------------------------------------------------------
+
 
 class Links(HTMLParser):
     """The ids and names a page defines, and the URLs it refers to (href, src)."""
@@ -139,7 +149,7 @@ def check_links(out: Path) -> tuple[list[str], dict[str, set[str]]]:
                 else:
                     external.setdefault(parts.netloc, set()).add(url)
                 continue
-            target = target_file(out, urlsplit(url[len(SITE_URL):]).path)
+            target = target_file(out, urlsplit(url[len(SITE_URL) :]).path)
             if target is None:
                 broken.append(f"{rel}: <{tag}> {ref!r} -> {url.split('#')[0]} does not exist")
                 continue
@@ -174,15 +184,18 @@ def test_sitemap_lists_only_pages_that_exist(built_site):
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     locs = [e.text for e in ElementTree.parse(built_site / "sitemap.xml").getroot().findall("s:url/s:loc", ns)]
     assert locs
-    missing = [loc for loc in locs if not loc.startswith(SITE_URL) or target_file(built_site, loc[len(SITE_URL):]) is None]
+    missing = [loc for loc in locs if not loc.startswith(SITE_URL) or target_file(built_site, loc[len(SITE_URL) :]) is None]
     assert not missing, missing[:20]
 
 
 def test_the_link_checker_finds_broken_links(tmp_path):
     """The checker itself: a missing page and a missing anchor are both reported."""
     (tmp_path / "a").mkdir()
-    (tmp_path / "index.html").write_text('<a href="a/">ok</a><a href="a/#here">ok</a><a href="#top">x</a><p id="top"></p>'
-                                         '<a href="b/">gone</a><a href="a/#nowhere">gone</a>', encoding="utf-8")
+    (tmp_path / "index.html").write_text(
+        '<a href="a/">ok</a><a href="a/#here">ok</a><a href="#top">x</a><p id="top"></p>'
+        '<a href="b/">gone</a><a href="a/#nowhere">gone</a>',
+        encoding="utf-8",
+    )
     (tmp_path / "a" / "index.html").write_text('<h2 id="here">h</h2><a href="../index.html#top">ok</a>', encoding="utf-8")
     broken, _ = check_links(tmp_path)
     assert len(broken) == 2 and any("b/" in b for b in broken) and any("nowhere" in b for b in broken), broken

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from build_scripts import diff, scaffold
 from build_scripts.errors import UsageError
 from build_scripts.settings import Settings
+from build_scripts.tools import diff, scaffold
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = [ROOT / ".github" / "workflows" / "site.yml", ROOT / ".github" / "workflows" / "links.yml"]
@@ -147,7 +147,9 @@ def test_add_document_loop(repo: Path):
     (pkg / "ignore.yaml").write_text(yaml.safe_dump(IGNORE, allow_unicode=True, sort_keys=False), encoding="utf-8")
     res = portal(repo, "coverage", *src, *ds, "--doc", DOC)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert re.search(rf"^{DOC}: 5 figures, \d+ printed numbers ignored \(1 ignore entries\), 0 uncovered number\(s\)$", res.stdout, re.M), res.stdout
+    assert re.search(
+        rf"^{DOC}: 5 figures, \d+ printed numbers ignored \(1 ignore entries\), 0 uncovered number\(s\)$", res.stdout, re.M
+    ), res.stdout
 
     res = portal(repo, "validate", *src, *ds)
     assert res.returncode == 0, res.stderr

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, copy_datasets, run_portal
 
 from build_scripts import cli
 from build_scripts.settings import Settings
-from conftest import ROOT, copy_datasets, run_portal
 
 MINI = ROOT / "tests" / "fixtures" / "mini"
 MINI_SOURCES = ROOT / "tests" / "fixtures" / "mini-sources"
@@ -61,8 +61,9 @@ def build_isolated(work: Path, *args: str, timeout: int = 600) -> subprocess.Com
     """`portal build ARGS` with a private scratch folder `work` (see _WITH_WORK)."""
     env = {k: v for k, v in os.environ.items() if k != "PORTAL_SOURCES"}
     env.update({"CI": "true", "NO_MKDOCS_2_WARNING": "1", "PORTAL_TEST_WORK": str(work)})
-    return subprocess.run([sys.executable, "-c", _WITH_WORK, "build", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", _WITH_WORK, "build", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
@@ -70,6 +71,7 @@ def tree_hashes(root: Path) -> dict[str, str]:
 
 
 # --- mutations: each takes the datasets folder and breaks one file --------------------------------------
+
 
 def data(ds: Path, name: str) -> Path:
     return ds / PKG / "data" / f"{name}.csv"
@@ -110,7 +112,7 @@ def drop_column(ds: Path, name: str, field: str) -> None:
     path = data(ds, name)
     rows = read_rows(path)
     i = rows[0].index(field)
-    write_rows(path, [r[:i] + r[i + 1:] for r in rows])
+    write_rows(path, [r[:i] + r[i + 1 :] for r in rows])
 
 
 def add_column(ds: Path, name: str, field: str, value: str) -> None:
@@ -173,13 +175,42 @@ MEASURES = f"{PKG}/data/measures.csv"
 
 CASES = [
     # encoding and file shape
-    Case("invalid-utf8", lambda ds: replace_bytes(data(ds, "targets"), "贫困村全部退出".encode(), b"\xff\xfe"), TARGETS, "3", "-", "UTF-8"),
-    Case("bom", lambda ds: data(ds, "targets").write_bytes(b"\xef\xbb\xbf" + data(ds, "targets").read_bytes()), TARGETS, "1", "-", "BOM"),
-    Case("bom-in-yaml", lambda ds: (ds / ERRATA).write_bytes(b"\xef\xbb\xbf" + (ds / ERRATA).read_bytes()), ERRATA, "1", "-", "BOM"),
+    Case(
+        "invalid-utf8",
+        lambda ds: replace_bytes(data(ds, "targets"), "贫困村全部退出".encode(), b"\xff\xfe"),
+        TARGETS,
+        "3",
+        "-",
+        "UTF-8",
+    ),
+    Case(
+        "bom",
+        lambda ds: data(ds, "targets").write_bytes(b"\xef\xbb\xbf" + data(ds, "targets").read_bytes()),
+        TARGETS,
+        "1",
+        "-",
+        "BOM",
+    ),
+    Case(
+        "bom-in-yaml", lambda ds: (ds / ERRATA).write_bytes(b"\xef\xbb\xbf" + (ds / ERRATA).read_bytes()), ERRATA, "1", "-", "BOM"
+    ),
     Case("empty-file", write_file(MEASURES, b""), MEASURES, "-", "-", "empty"),
     Case("very-long-line", lambda ds: set_cell(ds, "measures", 3, "notes", "长" * 20_000), MEASURES, "3", "-", "characters long"),
-    Case("unclosed-quote", lambda ds: replace_text(data(ds, "measures"), ",Village roads,", ',"Village roads,'), MEASURES, "2", None),
-    Case("nul-byte", lambda ds: replace_text(data(ds, "measures"), "Village roads", "Village\x00roads"), MEASURES, "2", "-", "control"),
+    Case(
+        "unclosed-quote",
+        lambda ds: replace_text(data(ds, "measures"), ",Village roads,", ',"Village roads,'),
+        MEASURES,
+        "2",
+        None,
+    ),
+    Case(
+        "nul-byte",
+        lambda ds: replace_text(data(ds, "measures"), "Village roads", "Village\x00roads"),
+        MEASURES,
+        "2",
+        "-",
+        "control",
+    ),
     # table shape and types
     Case("missing-column", lambda ds: drop_column(ds, "measures", "unit"), MEASURES, "1", "unit", "value_as_printed"),
     Case("extra-column", lambda ds: add_column(ds, "measures", "comment", "x"), MEASURES, "1", "comment"),
@@ -194,59 +225,163 @@ CASES = [
     Case("unknown-region", lambda ds: set_cell(ds, "measures", 2, "region_id", "990199"), MEASURES, "2", "region_id"),
     Case("unknown-parent-region", lambda ds: set_cell(ds, "regions", 3, "parent_id", "990077"), REGIONS, "3", "parent_id"),
     Case("unknown-document", lambda ds: set_cell(ds, "targets", 2, "doc_id", "other-2020"), TARGETS, "2", "doc_id"),
-    Case("doc-id-not-folder", lambda ds: [set_cell(ds, n, r, "doc_id", "mini-2021") for n, r in
-                                          [("documents", 2), ("targets", 2), ("targets", 3), ("investments", 2), ("investments", 3),
-                                           ("investments", 4), ("measures", 2), ("measures", 3)]], DOCS, "2", "doc_id"),
-    Case("region-parent-cycle", lambda ds: set_cell(ds, "regions", 2, "parent_id", "990101"), REGIONS, "2", "parent_id", "ancestor"),
+    Case(
+        "doc-id-not-folder",
+        lambda ds: [
+            set_cell(ds, n, r, "doc_id", "mini-2021")
+            for n, r in [
+                ("documents", 2),
+                ("targets", 2),
+                ("targets", 3),
+                ("investments", 2),
+                ("investments", 3),
+                ("investments", 4),
+                ("measures", 2),
+                ("measures", 3),
+            ]
+        ],
+        DOCS,
+        "2",
+        "doc_id",
+    ),
+    Case(
+        "region-parent-cycle", lambda ds: set_cell(ds, "regions", 2, "parent_id", "990101"), REGIONS, "2", "parent_id", "ancestor"
+    ),
     Case("unknown-part-of", lambda ds: set_cell(ds, "investments", 3, "part_of", "IB999"), INVEST, "3", "part_of"),
     # provenance and numbers
-    Case("not-on-its-line", lambda ds: [set_cell(ds, "targets", 2, k, "5") for k in ("line_start", "line_end")], TARGETS, "2",
-         "value_as_printed", "not printed"),
-    Case("line-past-end", lambda ds: [set_cell(ds, "measures", 2, k, "99") for k in ("line_start", "line_end")], MEASURES, "2", "line_end"),
+    Case(
+        "not-on-its-line",
+        lambda ds: [set_cell(ds, "targets", 2, k, "5") for k in ("line_start", "line_end")],
+        TARGETS,
+        "2",
+        "value_as_printed",
+        "not printed",
+    ),
+    Case(
+        "line-past-end",
+        lambda ds: [set_cell(ds, "measures", 2, k, "99") for k in ("line_start", "line_end")],
+        MEASURES,
+        "2",
+        "line_end",
+    ),
     Case("line-end-before-start", lambda ds: set_cell(ds, "measures", 2, "line_end", "6"), MEASURES, "2", "line_end"),
-    Case("wrong-sha256", lambda ds: set_cell(ds, "documents", 2, "source_sha256", "0" * 64), DOCS, "2", "source_sha256", "sha256"),
+    Case(
+        "wrong-sha256", lambda ds: set_cell(ds, "documents", 2, "source_sha256", "0" * 64), DOCS, "2", "source_sha256", "sha256"
+    ),
     Case("missing-source-text", lambda ds: set_cell(ds, "documents", 2, "source_file", "absent.txt"), DOCS, "2", "source_file"),
-    Case("source-file-escapes", lambda ds: set_cell(ds, "documents", 2, "source_file", "../../../../../../etc/hostname"), DOCS, "2",
-         "source_file"),
+    Case(
+        "source-file-escapes",
+        lambda ds: set_cell(ds, "documents", 2, "source_file", "../../../../../../etc/hostname"),
+        DOCS,
+        "2",
+        "source_file",
+    ),
     # investments.schema.yaml forbids a negative amount outright (minimum: 0), whatever the printed form says
     Case("negative-amount", lambda ds: set_cell(ds, "investments", 4, "value", "-6000"), INVEST, "4", "value", "minimum"),
-    Case("negative-amount-printed", lambda ds: [set_cell(ds, "investments", 4, k, v) for k, v in
-                                                (("value", "-6000"), ("value_as_printed", "-6000万元"))], INVEST, "4", "value", "minimum"),
+    Case(
+        "negative-amount-printed",
+        lambda ds: [set_cell(ds, "investments", 4, k, v) for k, v in (("value", "-6000"), ("value_as_printed", "-6000万元"))],
+        INVEST,
+        "4",
+        "value",
+        "minimum",
+    ),
     Case("total-does-not-add-up", lambda ds: drop_row(ds, "investments", 4), INVEST, "2", "value", "computed"),
-    Case("wrong-value-conversion", lambda ds: set_cell(ds, "investments", 2, "value", "1500"), INVEST, "2", "value", "expected 15000"),
-    Case("unknown-unit-conversion", lambda ds: set_cell(ds, "investments", 2, "printed_unit", "亿美元"), INVEST, "2", "printed_unit",
-         "no conversion"),
+    Case(
+        "wrong-value-conversion",
+        lambda ds: set_cell(ds, "investments", 2, "value", "1500"),
+        INVEST,
+        "2",
+        "value",
+        "expected 15000",
+    ),
+    Case(
+        "unknown-unit-conversion",
+        lambda ds: set_cell(ds, "investments", 2, "printed_unit", "亿美元"),
+        INVEST,
+        "2",
+        "printed_unit",
+        "no conversion",
+    ),
     Case("value-not-a-number", lambda ds: set_cell(ds, "measures", 2, "value", "NaN"), MEASURES, "2", "value", "finite"),
-    Case("non-canonical-unit", lambda ds: [set_cell(ds, "investments", 2, k, v) for k, v in (("unit", "亿元"), ("value", "1.5"))],
-         INVEST, "2", "unit", "canonical"),
+    Case(
+        "non-canonical-unit",
+        lambda ds: [set_cell(ds, "investments", 2, k, v) for k, v in (("unit", "亿元"), ("value", "1.5"))],
+        INVEST,
+        "2",
+        "unit",
+        "canonical",
+    ),
     # YAML
     Case("broken-yaml-descriptor", lambda ds: replace_text(ds / DESC, "resources:\n", "resources: [\n"), DESC, None, "-", "YAML"),
     Case("broken-yaml-errata", write_file(ERRATA, b"- id: x\n  check: [manual\n"), ERRATA, None, "-", "YAML"),
     Case("yaml-python-tag", write_file(ERRATA, b"- !!python/object/apply:os.system ['true']\n"), ERRATA, None, "-", "YAML"),
     Case("errata-not-a-list", write_file(ERRATA, b"id: x\ncheck: manual\n"), ERRATA, "-", "-", "list"),
-    Case("erratum-unknown-figure", write_file(ERRATA, "- {id: e1, check: manual, figure_id: MA999, lines: '7', printed: '1', computed: '2', "
-                                                      "description_zh: 测试, description_en: test}\n".encode()), ERRATA, "-",
-         "0/figure_id", "unknown figure"),
-    Case("erratum-figure-id-is-a-list", write_file(ERRATA, "- {id: e1, check: ratio, figure_id: [MA001], lines: '7', printed: '1', "
-                                                           "computed: '2', description_zh: 测试, description_en: test}\n".encode()),
-         ERRATA, "-", "0", "must be text"),
-    Case("ignore-pattern-is-a-list", write_file(IGNORE, b"- {lines: 1-7, pattern: [a], reason: year}\n"), IGNORE, "-", "0/pattern"),
-    Case("ignore-bad-regex", write_file(IGNORE, b"- {lines: 1-7, pattern: '(unclosed', reason: year}\n"), IGNORE, "-", "0/pattern"),
+    Case(
+        "erratum-unknown-figure",
+        write_file(
+            ERRATA,
+            "- {id: e1, check: manual, figure_id: MA999, lines: '7', printed: '1', computed: '2', "
+            "description_zh: 测试, description_en: test}\n".encode(),
+        ),
+        ERRATA,
+        "-",
+        "0/figure_id",
+        "unknown figure",
+    ),
+    Case(
+        "erratum-figure-id-is-a-list",
+        write_file(
+            ERRATA,
+            "- {id: e1, check: ratio, figure_id: [MA001], lines: '7', printed: '1', "
+            "computed: '2', description_zh: 测试, description_en: test}\n".encode(),
+        ),
+        ERRATA,
+        "-",
+        "0",
+        "must be text",
+    ),
+    Case(
+        "ignore-pattern-is-a-list", write_file(IGNORE, b"- {lines: 1-7, pattern: [a], reason: year}\n"), IGNORE, "-", "0/pattern"
+    ),
+    Case(
+        "ignore-bad-regex", write_file(IGNORE, b"- {lines: 1-7, pattern: '(unclosed', reason: year}\n"), IGNORE, "-", "0/pattern"
+    ),
     # resource paths and descriptor
     Case("missing-resource-file", lambda ds: data(ds, "measures").unlink(), DESC, "-", "resources/4/path", "does not exist"),
-    Case("path-escapes-package", lambda ds: set_resource(ds, "measures", "path", "../../etc/passwd"), DESC, "-", "resources/4/path",
-         "escapes"),
-    Case("absolute-path", lambda ds: set_resource(ds, "measures", "path", "/etc/passwd"), DESC, "-", "resources/4/path", "absolute"),
-    Case("url-path", lambda ds: set_resource(ds, "measures", "path", "https://example.org/measures.csv"), DESC, "-",
-         "resources/4/path", "remote"),
+    Case(
+        "path-escapes-package",
+        lambda ds: set_resource(ds, "measures", "path", "../../etc/passwd"),
+        DESC,
+        "-",
+        "resources/4/path",
+        "escapes",
+    ),
+    Case(
+        "absolute-path", lambda ds: set_resource(ds, "measures", "path", "/etc/passwd"), DESC, "-", "resources/4/path", "absolute"
+    ),
+    Case(
+        "url-path",
+        lambda ds: set_resource(ds, "measures", "path", "https://example.org/measures.csv"),
+        DESC,
+        "-",
+        "resources/4/path",
+        "remote",
+    ),
     Case("symlink-escapes-package", symlink_out, DESC, "-", "resources/4/path", "escapes"),
-    Case("foreign-schema", lambda ds: set_resource(ds, "measures", "schema", "https://example.org/evil.schema.yaml"), DESC, "-",
-         "resources/4/schema"),
+    Case(
+        "foreign-schema",
+        lambda ds: set_resource(ds, "measures", "schema", "https://example.org/evil.schema.yaml"),
+        DESC,
+        "-",
+        "resources/4/schema",
+    ),
     Case("resource-name-is-a-list", lambda ds: set_resource(ds, "measures", "name", ["measures"]), DESC, "-", "resources/4/name"),
     Case("unknown-resource", lambda ds: set_resource(ds, "measures", "name", "secrets"), DESC, "-", "resources/4/name"),
-    Case("duplicate-resource", lambda ds: set_resource(ds, "documents", "name", "targets"), DESC, "-", "resources/2/name", "twice"),
-    Case("no-documents-resource", lambda ds: drop_resource(ds, "documents"), DESC, "-", "resources",
-         "no 'documents' resource"),
+    Case(
+        "duplicate-resource", lambda ds: set_resource(ds, "documents", "name", "targets"), DESC, "-", "resources/2/name", "twice"
+    ),
+    Case("no-documents-resource", lambda ds: drop_resource(ds, "documents"), DESC, "-", "resources", "no 'documents' resource"),
 ]
 
 

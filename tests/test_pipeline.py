@@ -7,9 +7,9 @@ import shutil
 from dataclasses import fields
 
 import yaml
+from conftest import ROOT
 
 from build_scripts.settings import Settings
-from conftest import ROOT
 
 
 def small_datasets(tmp_path):
@@ -24,9 +24,20 @@ def test_build_small_package_end_to_end(tmp_path, portal, sources):
     out = tmp_path / "site"
     proc = portal("build", "--datasets", str(ds), "--sources", str(sources), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    for page in ("index.html", "catalog/index.html", "documents/xinping-2018/index.html", "regions/530427/index.html",
-                 "datasets/xinping-2018-investments/index.html", "quality/index.html", "downloads/index.html",
-                 "data.json", "api/datasets.json", "feed.xml", "sitemap.xml", "search/search_index.json"):
+    for page in (
+        "index.html",
+        "catalog/index.html",
+        "documents/xinping-2018/index.html",
+        "regions/530427/index.html",
+        "datasets/xinping-2018-investments/index.html",
+        "quality/index.html",
+        "downloads/index.html",
+        "data.json",
+        "api/datasets.json",
+        "feed.xml",
+        "sitemap.xml",
+        "search/search_index.json",
+    ):
         assert (out / page).is_file(), page
     # every stage left its mark: a chart, a download, a catalog entry
     assert list((out / "charts").glob("*.svg"))
@@ -52,7 +63,7 @@ def test_failed_build_keeps_last_good_site(tmp_path, portal, sources):
     proc = portal("build", "--datasets", str(ds), "--sources", str(sources), "--out", str(out))
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
-    assert f"xinping-2018/data/targets.csv:2:value:" in proc.stderr
+    assert "xinping-2018/data/targets.csv:2:value:" in proc.stderr
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 import yaml
-
 from conftest import ROOT
 
 FIGURE_FAMILIES = ("targets", "investments", "exit_schedules", "baselines", "poverty_causes", "measures")
@@ -74,8 +73,11 @@ def test_dataset_page_downloads_parse_and_hold_the_package_rows(built_site, ds_i
     ids = [r["figure_id"] for r in source_rows]
     p = page(built_site, f"datasets/{ds_id}")
     hrefs = [a["href"] for a in p.links if "download" in a]
-    files = {Path(h).suffix: (built_site / "datasets" / ds_id / h).resolve() for h in hrefs
-             if "/downloads/" in h and not h.endswith("datapackage.json")}
+    files = {
+        Path(h).suffix: (built_site / "datasets" / ds_id / h).resolve()
+        for h in hrefs
+        if "/downloads/" in h and not h.endswith("datapackage.json")
+    }
     assert {".csv", ".xlsx", ".json", ".zip"} <= set(files), hrefs
     raw = files[".csv"].read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "CSV must carry a BOM so that Excel reads UTF-8"
@@ -134,7 +136,9 @@ def chartable(rows: list[dict]) -> bool:
     return any(len(g) >= 2 for g in groups.values())
 
 
-@pytest.mark.parametrize("ds_id", [d for d in sorted(DATASETS) if d.split("-", 2)[-1] in ("investments", "exit-schedules", "poverty-causes")])
+@pytest.mark.parametrize(
+    "ds_id", [d for d in sorted(DATASETS) if d.split("-", 2)[-1] in ("investments", "exit-schedules", "poverty-causes")]
+)
 def test_chart_pages_show_svg_charts_with_downloads(built_site, ds_id):
     if not chartable(read_rows(DATASETS[ds_id])):
         pytest.skip("no two comparable parts to chart")
@@ -162,7 +166,17 @@ def test_api_and_data_json_list_every_dataset(built_site):
     assert pod["conformsTo"] == "https://project-open-data.cio.gov/v1.1/schema"
     assert len(pod["dataset"]) == len(DATASETS)
     for d in pod["dataset"]:
-        assert {"title", "description", "keyword", "modified", "publisher", "contactPoint", "identifier", "accessLevel", "distribution"} <= set(d)
+        assert {
+            "title",
+            "description",
+            "keyword",
+            "modified",
+            "publisher",
+            "contactPoint",
+            "identifier",
+            "accessLevel",
+            "distribution",
+        } <= set(d)
     dcat = json.loads((built_site / "catalog.jsonld").read_text(encoding="utf-8"))
     assert len(dcat["dcat:dataset"]) == len(DATASETS)
     feed = (built_site / "feed.xml").read_text(encoding="utf-8")
@@ -175,7 +189,9 @@ def test_search_index_holds_place_names_and_terms_as_whole_words(built_site):
     tokens = set()
     for doc in index["docs"]:
         tokens.update(sep.split(doc["title"] + " " + doc["text"]))
-    townships = [r["name_zh"] for r in read_rows(ROOT / "datasets" / "gonghe-2018" / "data" / "regions.csv") if r["level"] == "township"]
+    townships = [
+        r["name_zh"] for r in read_rows(ROOT / "datasets" / "gonghe-2018" / "data" / "regions.csv") if r["level"] == "township"
+    ]
     assert townships
     for name in townships + ["共和县", "西宁市", "易地扶贫搬迁", "危房改造"]:
         assert name in tokens, name
@@ -213,5 +229,5 @@ def test_site_makes_no_reference_to_another_host(built_site):
     for html in built_site.rglob("*.html"):
         text = html.read_text(encoding="utf-8")
         for m in loaders.finditer(text):
-            tag = text[m.start(): text.find(">", m.start()) + 1]
+            tag = text[m.start() : text.find(">", m.start()) + 1]
             assert 'rel="alternate"' in tag or 'rel="canonical"' in tag, (html, tag)

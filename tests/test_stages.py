@@ -9,10 +9,10 @@ import json
 import zipfile
 
 import pytest
-
-from build_scripts import catalog, charts, derive, downloads, load, pages, validate
-from build_scripts.settings import Settings
 from conftest import ROOT
+
+from build_scripts.settings import Settings
+from build_scripts.stages import catalog, charts, derive, downloads, load, pages, validate
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +73,8 @@ def test_downloads_are_reproducible_bytes(derived, tmp_path):
     d, settings = derived
     a = downloads.run(d, settings, tmp_path / "a")
     b = downloads.run(d, settings, tmp_path / "b")
-    assert a["bulk"]["sha256"] == b["bulk"]["sha256"]
-    with zipfile.ZipFile(tmp_path / "a" / a["bulk"]["path"]) as z:
+    assert a.bulk["sha256"] == b.bulk["sha256"]
+    with zipfile.ZipFile(tmp_path / "a" / a.bulk["path"]) as z:
         assert all(i.date_time == downloads.FIXED_TIME for i in z.infolist())
 
 
@@ -83,7 +83,7 @@ def test_downloads_csv_has_bom_and_xlsx_keeps_formula_like_text_as_text():
 
     data = downloads.csv_bytes(["a"], [{"a": "=1+1"}])
     assert data.startswith(b"\xef\xbb\xbf")
-    wb = openpyxl.load_workbook(io.BytesIO(downloads.xlsx_bytes("t", [("a", "A")], [{"a": "=HYPERLINK(x)"}])))
+    wb = openpyxl.load_workbook(io.BytesIO(downloads.xlsx_bytes("t", [("a", "A")], [{"a": "=HYPERLINK(x)"}], "portal")))
     cell = wb["data"]["A2"]
     assert cell.value == "=HYPERLINK(x)" and cell.data_type == "s"
 
@@ -101,16 +101,27 @@ def test_pages_cell_filter_keeps_rows_on_one_block():
 
 
 def test_catalog_feed_escapes_commit_subjects(tmp_path):
-    xml = catalog.atom([{"sha": "0" * 40, "date": "2026-01-01", "datetime": "2026-01-01T00:00:00+00:00",
-                         "subject": "<b>&", "body": "", "files": ["datasets/x"]}], Settings())
+    xml = catalog.atom(
+        [
+            {
+                "sha": "0" * 40,
+                "date": "2026-01-01",
+                "datetime": "2026-01-01T00:00:00+00:00",
+                "subject": "<b>&",
+                "body": "",
+                "files": ["datasets/x"],
+            }
+        ],
+        Settings(),
+    )
     assert "&lt;b&gt;&amp;" in xml and "<b>" not in xml
 
 
 def test_catalog_writes_api_for_every_dataset(derived, tmp_path):
     d, settings = derived
-    downloads.run(d, settings, tmp_path)
-    catalog.run(d, settings, tmp_path, [])
+    files = downloads.run(d, settings, tmp_path)
+    catalog.run(d, settings, tmp_path, [], files)
     listed = json.loads((tmp_path / "api" / "datasets.json").read_text(encoding="utf-8"))
     assert listed["count"] == len(d.datasets) == len(list((tmp_path / "api" / "datasets").glob("*.json")))
     rows = list(csv.DictReader(io.StringIO((tmp_path / "downloads" / "all" / "investments.csv").read_text(encoding="utf-8-sig"))))
-    assert len(rows) == sum(len(p.tables.get("investments", [])) for p in d.corpus.packages)
+    assert len(rows) == sum(len(p.tables.get("investments", [])) for p in d.packages)

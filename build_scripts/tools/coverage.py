@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .checks import occurrences
-from .load import DataPackage
-from .units import NUMBER_RE
+from ..stages.checks import occurrences
+from ..stages.load import DataPackage
+from ..units import NUMBER_RE
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,9 @@ def parse_lines(spec) -> tuple[int, int]:
     return int(a), int(b or a)
 
 
-def covered_spans(pkg: DataPackage, lines: list[str], figures: bool = True, ignored: bool = True) -> dict[int, list[tuple[int, int]]]:
+def covered_spans(
+    pkg: DataPackage, lines: list[str], figures: bool = True, ignored: bool = True
+) -> dict[int, list[tuple[int, int]]]:
     """Spans of each line explained by a figure row and/or by an ignore entry."""
     spans: dict[int, list[tuple[int, int]]] = {}
     for _, row in pkg.figures() if figures else ():

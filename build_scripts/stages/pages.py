@@ -17,12 +17,14 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
-from . import families
-from .derive import LEVEL_EN, LEVEL_ZH, STATUS_ZH, UNIT_COUNTED_ZH, Derived, exact, public_row
-from .scaffold import LICENSE
-from .settings import Settings
+from .. import families
+from ..families import LABELS
+from ..settings import LICENSE, Settings
+from .charts import ChartSet
+from .derive import Derived
+from .downloads import MEDIA_TYPES, Downloads
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
 
 
@@ -59,11 +61,20 @@ def yi(value) -> str:
 
 
 def env() -> jinja2.Environment:
-    e = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
-                           trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    e = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     e.filters.update(md=md, cell=cell, num=num, yi=yi, tojson_ld=jsonld)
-    e.globals.update(LEVEL_ZH=LEVEL_ZH, LEVEL_EN=LEVEL_EN, UNIT_COUNTED_ZH=UNIT_COUNTED_ZH, STATUS_ZH=STATUS_ZH,
-                     FAMILIES=families, LICENSE=LICENSE)
+    e.globals.update(
+        LABELS=LABELS,
+        FAMILIES=families,
+        LICENSE=LICENSE,
+    )
     return e
 
 
@@ -94,7 +105,7 @@ class Writer:
         self.written.append(rel)
 
 
-def dataset_jsonld(ds, settings: Settings) -> dict:
+def dataset_jsonld(ds, files: list[dict], settings: Settings) -> dict:
     url = settings.site_url + ds.url
     return {
         "@context": "https://schema.org/",
@@ -108,15 +119,20 @@ def dataset_jsonld(ds, settings: Settings) -> dict:
         "keywords": keywords(ds),
         "license": LICENSE["path"],
         "isAccessibleForFree": True,
-        "creator": {"@type": "Organization", "name": "脱贫攻坚规划开放数据门户"},
+        "creator": {"@type": "Organization", "name": settings.publisher_zh},
         "isBasedOn": {"@type": "CreativeWork", "name": ds.document["title_zh"], "sha256": ds.document["source_sha256"]},
         "temporalCoverage": f"{ds.document['period_start']}/{ds.document['period_end']}",
         "spatialCoverage": {"@type": "Place", "name": region_name(ds)},
         "variableMeasured": ds.indicators[:30],
         "distribution": [
-            {"@type": "DataDownload", "encodingFormat": mime(d["format"]), "contentUrl": settings.site_url + d["path"],
-             "contentSize": f"{d['size']} B", "sha256": d["sha256"]}
-            for d in ds.downloads
+            {
+                "@type": "DataDownload",
+                "encodingFormat": MEDIA_TYPES[d["format"]],
+                "contentUrl": settings.site_url + d["path"],
+                "contentSize": f"{d['size']} B",
+                "sha256": d["sha256"],
+            }
+            for d in files
         ],
     }
 
@@ -127,11 +143,6 @@ def region_name(ds) -> str:
         if r["region_id"] == rid:
             return r["name_zh"]
     return rid
-
-
-def mime(fmt: str) -> str:
-    return {"CSV": "text/csv", "XLSX": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "JSON": "application/json", "datapackage.json": "application/json", "ZIP": "application/zip"}[fmt]
 
 
 def keywords(ds) -> list[str]:
@@ -148,23 +159,34 @@ def keywords(ds) -> list[str]:
 def citation(ds, settings: Settings, version: str) -> dict:
     url = settings.site_url + ds.url
     year = ds.document["period_end"]
-    gbt = f"脱贫攻坚规划开放数据门户. {ds.title_zh}[DS/OL]. 版本 {version}. [引用日期]. {url}."  # the reader fills in the date cited
+    gbt = (
+        f"{settings.publisher_zh}. {ds.title_zh}[DS/OL]. 版本 {version}. [引用日期]. {url}."  # the reader fills in the date cited
+    )
     key = re.sub(r"[^a-z0-9]", "", ds.id.lower())
-    bib = (f"@misc{{{key},\n  title = {{{ds.title_en}}},\n  author = {{{{Poverty-Alleviation Plans Open Data Portal}}}},\n"
-           f"  year = {{{year}}},\n  note = {{Dataset version {version}, derived from: {ds.document['title_en']}}},\n"
-           f"  howpublished = {{\\url{{{url}}}}}\n}}")
+    bib = (
+        f"@misc{{{key},\n  title = {{{ds.title_en}}},\n  author = {{{{{settings.publisher_en}}}}},\n"
+        f"  year = {{{year}}},\n  note = {{Dataset version {version}, derived from: {ds.document['title_en']}}},\n"
+        f"  howpublished = {{\\url{{{url}}}}}\n}}"
+    )
     return {"gbt": gbt, "bibtex": bib}
 
 
-def run(derived: Derived, settings: Settings, docs_dir: Path, charts: dict, downloads: dict, changes: list[dict],
-        version: str) -> list[str]:
+def run(
+    derived: Derived,
+    settings: Settings,
+    docs_dir: Path,
+    charts: ChartSet,
+    downloads: Downloads,
+    changes: list[dict],
+    version: str,
+) -> list[str]:
     """Write every generated page; copy the hand-written pages; return the written paths."""
     e = env()
     w = Writer(docs_dir, e, settings)
     schemas = derived.corpus.schemas
     common = dict(d=derived, version=version, changes=changes, downloads=downloads)
     # hand-written pages are copied; a marker comment is the one place they take generated content
-    counts = figure_counts(derived)
+    counts = derived.counts
     for src in sorted(settings.docs.rglob("*")):
         rel = src.relative_to(settings.docs)
         if src.is_file() and rel.parts[0] != "overrides":
@@ -173,7 +195,9 @@ def run(derived: Derived, settings: Settings, docs_dir: Path, charts: dict, down
             if src.suffix == ".md":
                 text = src.read_text(encoding="utf-8")
                 # rendered for this page: its links are relative to where the page is served
-                text = text.replace("<!-- figure-counts -->", e.get_template("counts.md.j2").render(base=base_of(rel.as_posix()), counts=counts))
+                text = text.replace(
+                    "<!-- figure-counts -->", e.get_template("counts.md.j2").render(base=base_of(rel.as_posix()), counts=counts)
+                )
                 dest.write_text(text, encoding="utf-8")
             else:
                 shutil.copyfile(src, dest)
@@ -183,39 +207,53 @@ def run(derived: Derived, settings: Settings, docs_dir: Path, charts: dict, down
     w.page("catalog.md", "catalog.md.j2", {"search": {"boost": 1.5}}, facets=facets, **common)
     for ds in derived.datasets:
         fields = schemas[ds.family.name]["fields"]
-        w.page(f"{ds.url}index.md", "dataset.md.j2",
-               {"description": ds.summary_zh(), "jsonld": jsonld(dataset_jsonld(ds, settings)), "search": {"boost": 2},
-                "keywords": ", ".join(keywords(ds))},
-               ds=ds, fields=fields, columns=display_columns(ds.family.name), charts=charts.get(ds.id, []),
-               cite=citation(ds, settings, version), keywords=keywords(ds), **common)
+        w.page(
+            f"{ds.url}index.md",
+            "dataset.md.j2",
+            {
+                "description": ds.summary_zh(),
+                "jsonld": jsonld(dataset_jsonld(ds, downloads.by_dataset[ds.id], settings)),
+                "search": {"boost": 2},
+                "keywords": ", ".join(keywords(ds)),
+            },
+            ds=ds,
+            fields=fields,
+            columns=ds.family.columns,
+            charts=charts.for_dataset(ds.id),
+            files=downloads.by_dataset[ds.id],
+            cite=citation(ds, settings, version),
+            keywords=keywords(ds),
+            **common,
+        )
     w.page("documents/index.md", "documents.md.j2", None, **common)
     for doc_id, doc in derived.documents.items():
         rows = sorted((dict(r, family=f) for f, r in doc["package"].figures()), key=lambda r: (r["line_start"], r["figure_id"]))
-        w.page(f"documents/{doc_id}/index.md", "document.md.j2", {"description": doc["title_zh"]},
-               doc=doc, rows=rows, errata=[x for x in derived.errata if x["doc_id"] == doc_id],
-               datasets=[x for x in derived.datasets if x.package.id == doc_id], **common)
+        w.page(
+            f"documents/{doc_id}/index.md",
+            "document.md.j2",
+            {"description": doc["title_zh"]},
+            doc=doc,
+            rows=rows,
+            errata=[x for x in derived.errata if x["doc_id"] == doc_id],
+            datasets=[x for x in derived.datasets if x.package.id == doc_id],
+            **common,
+        )
     w.page("regions/index.md", "regions.md.j2", None, tree=region_tree(derived), **common)
     for rid, region in derived.regions.items():
-        w.page(f"regions/{rid}/index.md", "region.md.j2", {"description": f"{region['name_zh']}的脱贫攻坚规划数据"},
-               region=region, **region_context(derived, rid, charts), **common)
-    w.page("compare.md", "compare.md.j2", None, charts=charts.get("_compare", []), **common)
-    w.page("quality.md", "quality.md.j2", None, counts=figure_counts(derived), **common)
+        w.page(
+            f"regions/{rid}/index.md",
+            "region.md.j2",
+            {"description": f"{region['name_zh']}的脱贫攻坚规划数据"},
+            region=region,
+            **region_context(derived, rid, charts),
+            **common,
+        )
+    w.page("compare.md", "compare.md.j2", None, charts=charts.compare, **common)
+    w.page("quality.md", "quality.md.j2", None, counts=derived.counts, **common)
     w.page("downloads.md", "downloads.md.j2", None, **common)
     w.page("changelog.md", "changelog.md.j2", None, **common)
     write_user_dict(derived, settings.work / "jieba_user.txt")
     return w.written
-
-
-def display_columns(family: str) -> list[str]:
-    dims = {
-        "targets": ["sector_zh", "target_year", "comparator"],
-        "investments": ["breakdown", "category_zh", "funding_source_zh", "year", "project_zh", "metric"],
-        "exit_schedules": ["year", "unit_counted", "status", "village_names_zh"],
-        "baselines": ["kind", "reference_year", "reference_period"],
-        "poverty_causes": ["cause_zh", "reference_year"],
-        "measures": ["sector_zh", "project_zh", "year", "status"],
-    }[family]
-    return ["figure_id", "region_id", "indicator_zh"] + dims + ["value", "unit", "value_as_printed", "line_start", "is_total"]
 
 
 def catalog_facets(derived: Derived) -> dict:
@@ -223,7 +261,7 @@ def catalog_facets(derived: Derived) -> dict:
     for ds in derived.datasets:
         reg = derived.regions.get(ds.document["region_id"], {})
         facets["region"][reg.get("name_zh", ds.document["region_id"])].append(ds)
-        facets["level"][LEVEL_ZH.get(reg.get("level"), "其他")].append(ds)
+        facets["level"][LABELS["level"].get(reg.get("level"), "其他")].append(ds)
         facets["family"][ds.family.title_zh].append(ds)
         for y in range(ds.document["period_start"], ds.document["period_end"] + 1):
             facets["year"][str(y)].append(ds)
@@ -244,7 +282,7 @@ def region_tree(derived: Derived) -> list[tuple[int, dict]]:
     return out
 
 
-def region_context(derived: Derived, rid: str, charts: dict) -> dict:
+def region_context(derived: Derived, rid: str, charts: ChartSet) -> dict:
     figs = derived.region_figures.get(rid, [])
     by_family = defaultdict(list)
     for fam, row in figs:
@@ -253,27 +291,21 @@ def region_context(derived: Derived, rid: str, charts: dict) -> dict:
     jurisdiction_of = [d for d, doc in derived.documents.items() if doc["region_id"] == rid]
     region_charts = []
     for ds in derived.datasets:
-        if ds.package.id in jurisdiction_of and ds.family.name in ("investments", "exit_schedules", "poverty_causes"):
-            region_charts.extend(ds.charts)
-    exits = sorted(by_family.get("exit_schedules", []), key=lambda r: (r.get("year") or 9999, r["unit_counted"]))
+        if ds.package.id in jurisdiction_of and ds.family.chart:
+            region_charts.extend(charts.for_dataset(ds.id))
+    timeline = [r for fam in families.FIGURES if fam.region_view == "timeline" for r in by_family.get(fam.name, [])]
+    exits = sorted(timeline, key=lambda r: (r.get("year") or 9999, r["unit_counted"]))
     return {
         "ancestors": derived.ancestors(rid),
-        "children": [derived.regions[c] for c in sorted(derived.children.get(rid, []), key=lambda x: derived.regions[x]["name_zh"])],
+        "children": [
+            derived.regions[c] for c in sorted(derived.children.get(rid, []), key=lambda x: derived.regions[x]["name_zh"])
+        ],
         "by_family": dict(by_family),
         "docs": [derived.documents[d] for d in docs],
         "region_charts": region_charts,
         "exits": exits,
         "mentions": derived.village_mentions.get(rid, []),
     }
-
-
-def figure_counts(derived: Derived) -> list[dict]:
-    out = []
-    for pkg in derived.corpus.packages:
-        c = Counter(f for f, _ in pkg.figures())
-        out.append({"doc": derived.documents[pkg.id], "counts": [c.get(f.name, 0) for f in families.FIGURES],
-                    "total": sum(c.values()), "ignored": len(pkg.ignore), "errata": len(pkg.errata)})
-    return out
 
 
 def write_user_dict(derived: Derived, path: Path) -> None:
@@ -292,6 +324,17 @@ def write_user_dict(derived: Derived, path: Path) -> None:
                 v = row.get(k)
                 if v and 2 <= len(v) <= 12 and not re.search(r"[\s\d]", v):
                     words.add(v)
-    words |= {"易地扶贫搬迁", "资金筹措", "危房改造", "建档立卡", "深度贫困", "脱贫攻坚", "贫困发生率", "低保兜底", "产业扶贫", "贫困村"}
+    words |= {
+        "易地扶贫搬迁",
+        "资金筹措",
+        "危房改造",
+        "建档立卡",
+        "深度贫困",
+        "脱贫攻坚",
+        "贫困发生率",
+        "低保兜底",
+        "产业扶贫",
+        "贫困村",
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{w} 50 n\n" for w in sorted(words)), encoding="utf-8")

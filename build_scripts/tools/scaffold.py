@@ -8,9 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from . import families
-
-LICENSE = {"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0", "path": "https://creativecommons.org/licenses/by/4.0/"}
+from .. import families
+from ..settings import LICENSE
 
 
 def schema_fields(datasets: Path, family: str) -> list[str]:
@@ -54,8 +53,16 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def new_document(datasets: Path, doc_id: str, source: Path, region_id: str, region_name_zh: str,
-                 region_name_en: str, level: str, parent_id: str = "") -> Path:
+def new_document(
+    datasets: Path,
+    doc_id: str,
+    source: Path,
+    region_id: str,
+    region_name_zh: str,
+    region_name_en: str,
+    level: str,
+    parent_id: str = "",
+) -> Path:
     """Create datasets/<doc_id>/ with its documents row, a region, empty figure resources and lists."""
     pkg = datasets / doc_id
     if pkg.exists():
@@ -64,14 +71,26 @@ def new_document(datasets: Path, doc_id: str, source: Path, region_id: str, regi
     pkg.mkdir(parents=True)
     write_descriptor(pkg, descriptor(doc_id, f"（待填写）{doc_id}", doc_id, names))
     doc = {
-        "doc_id": doc_id, "title_zh": f"（待填写）{doc_id}", "title_en": doc_id, "title_status": "inferred",
-        "region_id": region_id, "period_start": "2016", "period_end": "2020",
-        "source_file": source.name, "source_sha256": sha256_of(source),
+        "doc_id": doc_id,
+        "title_zh": f"（待填写）{doc_id}",
+        "title_en": doc_id,
+        "title_status": "inferred",
+        "region_id": region_id,
+        "period_start": "2016",
+        "period_end": "2020",
+        "source_file": source.name,
+        "source_sha256": sha256_of(source),
         "notes": "Scaffolded: fill in title, issuer, date and period from the text; leave empty what the text does not print.",
     }
     write_csv(pkg / "data" / "documents.csv", schema_fields(datasets, "documents"), [doc])
-    region = {"region_id": region_id, "gb_code": region_id if region_id.isdigit() else "", "name_zh": region_name_zh,
-              "name_en": region_name_en, "level": level, "parent_id": parent_id}
+    region = {
+        "region_id": region_id,
+        "gb_code": region_id if region_id.isdigit() else "",
+        "name_zh": region_name_zh,
+        "name_en": region_name_en,
+        "level": level,
+        "parent_id": parent_id,
+    }
     regions = [region]
     write_csv(pkg / "data" / "regions.csv", schema_fields(datasets, "regions"), regions)
     for fam in families.FIGURES:

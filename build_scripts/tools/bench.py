@@ -1,7 +1,7 @@
 """`portal bench`: what a build costs on this machine, printed as a table and written as JSON.
 
 Every build runs as a fresh `python` process (as `portal build` does), so its time includes starting
-Python and importing the pipeline; the stage times come from site.run. Nothing here touches the
+Python and importing the pipeline; the stage times come from build.run. Nothing here touches the
 repository's datasets/, .build/ or site/: the real corpus is copied, and every build gets its own scratch
 and output folders in a temporary directory that is removed at the end.
 
@@ -39,11 +39,11 @@ from pathlib import Path
 
 import yaml
 
-from .errors import UsageError
-from .settings import ROOT, Settings
+from ..errors import UsageError
+from ..settings import ROOT, Settings
 
 STAGES = ("inputs", "load", "validate", "derive", "charts", "downloads", "pages", "catalog", "mkdocs")
-CHILD = "import sys; from build_scripts.bench import child; sys.exit(child(sys.argv[1]))"
+CHILD = "import sys; from build_scripts.tools.bench import child; sys.exit(child(sys.argv[1]))"
 CHART_JS = re.compile(r"vega|vegaembed|echarts|chart(?:\.min)?\.js|plotly|highcharts|apexcharts|d3(?:\.min)?\.js", re.IGNORECASE)
 KB = 1024
 TARGETS = {  # name -> limit (seconds, bytes, or a ratio)
@@ -64,27 +64,29 @@ class BenchError(Exception):
 
 # --- one build, in its own process ---------------------------------------------------------------------
 
+
 def child(spec_path: str) -> int:
-    """Entry point of a build process: site.run with the folders the bench gives, result as JSON."""
-    from . import site
-    from .errors import DataError
+    """Entry point of a build process: build.run with the folders the bench gives, result as JSON."""
+    from .. import build
+    from ..errors import DataError
 
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    settings = Settings.from_env(datasets=Path(spec["datasets"]), sources=spec["sources"] and Path(spec["sources"]),
-                                 out=Path(spec["out"]), quiet=True)
+    settings = Settings.from_env(
+        datasets=Path(spec["datasets"]), sources=spec["sources"] and Path(spec["sources"]), out=Path(spec["out"]), quiet=True
+    )
     settings = replace(settings, work=Path(spec["work"]))
     try:
-        r = site.run(settings)
+        r = build.run(settings)
     except DataError as err:
         Path(spec["result"]).write_text(json.dumps({"error": [str(p) for p in err.problems[:20]]}), encoding="utf-8")
         return 1
-    derived = r["derived"]
-    result = {"timings": r["timings"], "pages": r["pages"], "skipped": bool(r.get("skipped")), "built_because": r.get("built_because", "")}
-    if derived is not None:
+    result = {"timings": r.timings, "pages": r.pages, "skipped": r.skipped, "built_because": r.built_because}
+    if r.generated is not None:
+        derived = r.generated.derived
         result["documents"] = len(derived.documents)
         result["datasets"] = len(derived.datasets)
         result["figures"] = derived.report.figure_count
-        result["charts"] = len({c.key for ds in derived.datasets for c in ds.charts})
+        result["charts"] = len({c.key for c in r.generated.charts.all()})
         result["provenance_verified"] = derived.report.provenance_verified
     Path(spec["result"]).write_text(json.dumps(result), encoding="utf-8")
     return 0
@@ -100,11 +102,22 @@ def build(datasets: Path, sources: Path | None, out: Path, work: Path, label: st
     """One `portal build` in a fresh Python process; wall time, stage times and what it built."""
     spec = work.parent / f"{label}.spec.json"
     result = work.parent / f"{label}.result.json"
-    spec.write_text(json.dumps({"datasets": str(datasets), "sources": str(sources) if sources else None, "out": str(out),
-                                "work": str(work), "result": str(result)}), encoding="utf-8")
+    spec.write_text(
+        json.dumps(
+            {
+                "datasets": str(datasets),
+                "sources": str(sources) if sources else None,
+                "out": str(out),
+                "work": str(work),
+                "result": str(result),
+            }
+        ),
+        encoding="utf-8",
+    )
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(spec)], cwd=ROOT, env=child_env(), capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(spec)], cwd=ROOT, env=child_env(), capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - t
     data = json.loads(result.read_text(encoding="utf-8")) if result.exists() else {}
     if proc.returncode != 0 or "timings" not in data:
@@ -122,6 +135,7 @@ def costliest(run: dict) -> tuple[str, float]:
 
 
 # --- the built site -------------------------------------------------------------------------------------
+
 
 class Refs(html.parser.HTMLParser):
     """Resources a page loads: stylesheets, scripts (external and inline), images, icons."""
@@ -208,9 +222,15 @@ def page_weight(site: Path, page: Path) -> dict:
                         zipped["images"] += gz(g.read_bytes())
     chart_js += sum(len(s.encode()) for s in refs.inline_js if CHART_JS.search(s))
     charts = [u for u in refs.img if u.split("?")[0].endswith(".svg") and "/charts/" in u]
-    return {"page": rel, **{f"{k}_bytes": v for k, v in kinds.items()}, "total_bytes": sum(kinds.values()),
-            "gzip_total_bytes": sum(zipped.values()), "chart_js_bytes": chart_js, "charts_as_img": len(charts),
-            "external_urls": external}
+    return {
+        "page": rel,
+        **{f"{k}_bytes": v for k, v in kinds.items()},
+        "total_bytes": sum(kinds.values()),
+        "gzip_total_bytes": sum(zipped.values()),
+        "chart_js_bytes": chart_js,
+        "charts_as_img": len(charts),
+        "external_urls": external,
+    }
 
 
 def site_metrics(site: Path) -> dict:
@@ -244,9 +264,10 @@ def site_metrics(site: Path) -> dict:
 
 # --- changes, mkdocs alone, zensical --------------------------------------------------------------------
 
+
 def change_one_cell(datasets: Path) -> dict:
     """Change one notes cell of one CSV (the first package's investments, else its first figure file)."""
-    from . import families
+    from .. import families
 
     for pkg in sorted(p for p in datasets.iterdir() if p.is_dir() and p.name != "schemas"):
         for fam in ("investments", *families.FIGURE_NAMES):
@@ -278,7 +299,9 @@ def change_one_cell(datasets: Path) -> dict:
 
 def epoch() -> str:
     try:
-        proc = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+        proc = subprocess.run(
+            ["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False
+        )
         return proc.stdout.strip() or "1577836800"
     except (OSError, subprocess.SubprocessError):
         return "1577836800"
@@ -293,10 +316,20 @@ def mkdocs_alone(work: Path, tmp: Path) -> dict:
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     env = {**child_env(), "SOURCE_DATE_EPOCH": epoch()}
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(path)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - t
-    result = {"wall_s": round(wall, 3), "ok": proc.returncode == 0, "html_pages": len(list(out.rglob("*.html"))) if out.exists() else 0}
+    result = {
+        "wall_s": round(wall, 3),
+        "ok": proc.returncode == 0,
+        "html_pages": len(list(out.rglob("*.html"))) if out.exists() else 0,
+    }
     if proc.returncode:
         result["error"] = (proc.stderr.strip().splitlines() or ["failed"])[-1]
     shutil.rmtree(out, ignore_errors=True)
@@ -319,8 +352,14 @@ def zensical(work: Path) -> dict:
     result = {"status": "ok", "version": metadata.version("zensical")}
     for label, extra in (("clean", ["--clean"]), ("cached", [])):
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "zensical", "build", *extra, "-f", str(path)], cwd=work, env=child_env(),
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "zensical", "build", *extra, "-f", str(path)],
+            cwd=work,
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         result[f"{label}_wall_s"] = round(time.perf_counter() - t, 3)
         if proc.returncode:
             lines = [ln for ln in (proc.stderr + proc.stdout).strip().splitlines() if ln.strip()]
@@ -336,6 +375,7 @@ def zensical(work: Path) -> dict:
 
 
 # --- protocols ------------------------------------------------------------------------------------------
+
 
 def full_protocol(name: str, datasets: Path, sources: Path | None, tmp: Path, say) -> dict:
     """Cold build, no-change and one-cell rebuilds, site figures, mkdocs alone and zensical, on one corpus."""
@@ -362,12 +402,21 @@ def full_protocol(name: str, datasets: Path, sources: Path | None, tmp: Path, sa
     zen = zensical(work)
     return {
         "corpus": name,
-        "documents": cold.get("documents"), "datasets": cold.get("datasets"), "figures": cold.get("figures"),
-        "charts": cold.get("charts"), "provenance_verified": cold.get("provenance_verified"),
-        "cold": cold, "no_change": same, "one_cell": {**one, "changed": changed},
-        "pages": cold["pages"], "pages_per_s": round(cold["pages"] / cold["wall_s"], 2), "s_per_page": round(cold["wall_s"] / cold["pages"], 4),
+        "documents": cold.get("documents"),
+        "datasets": cold.get("datasets"),
+        "figures": cold.get("figures"),
+        "charts": cold.get("charts"),
+        "provenance_verified": cold.get("provenance_verified"),
+        "cold": cold,
+        "no_change": same,
+        "one_cell": {**one, "changed": changed},
+        "pages": cold["pages"],
+        "pages_per_s": round(cold["pages"] / cold["wall_s"], 2),
+        "s_per_page": round(cold["wall_s"] / cold["pages"], 4),
         "mkdocs_share_of_one_cell": round(one["stages_s"].get("mkdocs", 0) / one["wall_s"], 3) if one["wall_s"] else None,
-        "site": metrics, "mkdocs_alone": alone, "zensical": zen,
+        "site": metrics,
+        "mkdocs_alone": alone,
+        "zensical": zen,
     }
 
 
@@ -384,10 +433,19 @@ def synthetic(n: int, tmp: Path, full: bool, say) -> dict:
         say(f"synthetic N={n}: cold build")
         cold = build(tmp / "datasets", tmp / "sources", tmp / "site", tmp / "work", "cold")
         metrics = site_metrics(tmp / "site")
-        result = {"corpus": f"synthetic-{n}", "documents": cold.get("documents"), "datasets": cold.get("datasets"),
-                  "figures": cold.get("figures"), "charts": cold.get("charts"), "provenance_verified": cold.get("provenance_verified"),
-                  "cold": cold, "pages": cold["pages"], "pages_per_s": round(cold["pages"] / cold["wall_s"], 2),
-                  "s_per_page": round(cold["wall_s"] / cold["pages"], 4), "site": metrics}
+        result = {
+            "corpus": f"synthetic-{n}",
+            "documents": cold.get("documents"),
+            "datasets": cold.get("datasets"),
+            "figures": cold.get("figures"),
+            "charts": cold.get("charts"),
+            "provenance_verified": cold.get("provenance_verified"),
+            "cold": cold,
+            "pages": cold["pages"],
+            "pages_per_s": round(cold["pages"] / cold["wall_s"], 2),
+            "s_per_page": round(cold["wall_s"] / cold["pages"], 4),
+            "site": metrics,
+        }
     result["generate_s"] = generated
     result["n"] = n
     result["stage_s_per_page"] = {k: round(v / result["pages"], 5) for k, v in result["cold"]["stages_s"].items()}
@@ -399,9 +457,14 @@ def machine() -> dict:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count() or 1
-    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(), "usable_cpus": usable,
-            "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-            "parallel_speedup_2_processes": parallel_probe()}
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "usable_cpus": usable,
+        "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "parallel_speedup_2_processes": parallel_probe(),
+    }
 
 
 def parallel_probe() -> float:
@@ -421,6 +484,7 @@ def parallel_probe() -> float:
 
 # --- targets and the table ------------------------------------------------------------------------------
 
+
 def target(name: str, value, limit, met, why: str = "", **extra) -> dict:
     return {"target": name, "value": value, "limit": limit, "met": met, "costliest": why, **extra}
 
@@ -434,29 +498,56 @@ def evaluate(report: dict) -> list[dict]:
     out = []
     real = report.get("real")
     if real:
-        for key, run, label in (("real_cold_s", real["cold"], "real corpus, cold build (s)"),
-                                ("real_one_cell_s", real["one_cell"], "real corpus, rebuild after one changed cell (s)"),
-                                ("real_no_change_s", real["no_change"], "real corpus, rebuild with no change (s)")):
+        for key, run, label in (
+            ("real_cold_s", real["cold"], "real corpus, cold build (s)"),
+            ("real_one_cell_s", real["one_cell"], "real corpus, rebuild after one changed cell (s)"),
+            ("real_no_change_s", real["no_change"], "real corpus, rebuild with no change (s)"),
+        ):
             ok = run["wall_s"] <= TARGETS[key]
             out.append(target(label, run["wall_s"], TARGETS[key], ok, "" if ok else stage_why(run)))
     else:
-        for label in ("real corpus, cold build (s)", "real corpus, rebuild after one changed cell (s)", "real corpus, rebuild with no change (s)"):
+        for label in (
+            "real corpus, cold build (s)",
+            "real corpus, rebuild after one changed cell (s)",
+            "real corpus, rebuild with no change (s)",
+        ):
             out.append(target(label, None, None, None, "not measured (--skip-real)"))
     by_n = {s["n"]: s for s in report["synthetic"]}
     if 200 in by_n:
         run = by_n[200]["cold"]
         ok = run["wall_s"] <= TARGETS["synthetic_200_s"]
-        out.append(target("synthetic N=200, cold build (s)", run["wall_s"], TARGETS["synthetic_200_s"], ok, "" if ok else stage_why(run),
-                          pages=by_n[200]["pages"]))
+        out.append(
+            target(
+                "synthetic N=200, cold build (s)",
+                run["wall_s"],
+                TARGETS["synthetic_200_s"],
+                ok,
+                "" if ok else stage_why(run),
+                pages=by_n[200]["pages"],
+            )
+        )
     else:
-        out.append(target("synthetic N=200, cold build (s)", None, TARGETS["synthetic_200_s"], None, "not measured (N=200 not in --sizes)"))
+        out.append(
+            target(
+                "synthetic N=200, cold build (s)", None, TARGETS["synthetic_200_s"], None, "not measured (N=200 not in --sizes)"
+            )
+        )
     if 200 in by_n and 50 in by_n:
         a, b = by_n[50]["s_per_page"], by_n[200]["s_per_page"]
         ok = b <= a
         grew = {k: by_n[200]["stage_s_per_page"].get(k, 0) - v for k, v in by_n[50]["stage_s_per_page"].items()}
         worst = max(grew, key=grew.get)
-        out.append(target("seconds per page, N=200 vs N=50", round(b / a, 3), 1.0, ok,
-                          "" if ok else f"{worst} grew most: {grew[worst] * 1000:+.1f} ms per page", s_per_page_50=a, s_per_page_200=b))
+        out.append(
+            target(
+                "seconds per page, N=200 vs N=50",
+                round(b / a, 3),
+                1.0,
+                ok,
+                "" if ok else f"{worst} grew most: {grew[worst] * 1000:+.1f} ms per page",
+                s_per_page_50=a,
+                s_per_page_200=b,
+            )
+        )
     else:
         out.append(target("seconds per page, N=200 vs N=50", None, 1.0, None, "not measured (needs N=50 and N=200)"))
     subject = real or (report["synthetic"][0] if report["synthetic"] and "mkdocs_alone" in report["synthetic"][0] else None)
@@ -465,22 +556,54 @@ def evaluate(report: dict) -> list[dict]:
         h = site["dataset_page_heaviest"] or {}
         label = "" if real else f" ({subject['corpus']}, real corpus skipped)"
         ok = site["dataset_page_chart_js_bytes_max"] == 0
-        out.append(target(f"JS for charts on a dataset page (bytes){label}", site["dataset_page_chart_js_bytes_max"], 0, ok,
-                          "" if ok else "a dataset page loads a charting script"))
+        out.append(
+            target(
+                f"JS for charts on a dataset page (bytes){label}",
+                site["dataset_page_chart_js_bytes_max"],
+                0,
+                ok,
+                "" if ok else "a dataset page loads a charting script",
+            )
+        )
         parts = {k: h.get(f"{k}_bytes", 0) for k in ("html", "css", "js", "images")}
         big = max(parts, key=parts.get) if parts else ""
         ok = h.get("total_bytes", 0) <= TARGETS["dataset_page_bytes"]
-        out.append(target(f"bytes a dataset page needs (heaviest page){label}", h.get("total_bytes"), TARGETS["dataset_page_bytes"], ok,
-                          "" if ok else f"{big} {parts[big] / KB:.0f} KB of {h.get('total_bytes', 0) / KB:.0f} KB ({h.get('page')}); "
-                                        f"gzip {h.get('gzip_total_bytes', 0) / KB:.0f} KB", gzip_bytes=h.get("gzip_total_bytes")))
+        out.append(
+            target(
+                f"bytes a dataset page needs (heaviest page){label}",
+                h.get("total_bytes"),
+                TARGETS["dataset_page_bytes"],
+                ok,
+                ""
+                if ok
+                else f"{big} {parts[big] / KB:.0f} KB of {h.get('total_bytes', 0) / KB:.0f} KB ({h.get('page')}); "
+                f"gzip {h.get('gzip_total_bytes', 0) / KB:.0f} KB",
+                gzip_bytes=h.get("gzip_total_bytes"),
+            )
+        )
         if real:
             sec = site["search_index_by_section_bytes"]
             top = next(iter(sec), "")
             ok = site["search_index_bytes"] <= TARGETS["search_index_bytes"]
-            out.append(target("search index of the real corpus (bytes)", site["search_index_bytes"], TARGETS["search_index_bytes"], ok,
-                              "" if ok else f"largest section: {top}/ {sec.get(top, 0) / KB:.0f} KB"))
+            out.append(
+                target(
+                    "search index of the real corpus (bytes)",
+                    site["search_index_bytes"],
+                    TARGETS["search_index_bytes"],
+                    ok,
+                    "" if ok else f"largest section: {top}/ {sec.get(top, 0) / KB:.0f} KB",
+                )
+            )
         else:
-            out.append(target("search index of the real corpus (bytes)", None, TARGETS["search_index_bytes"], None, "not measured (--skip-real)"))
+            out.append(
+                target(
+                    "search index of the real corpus (bytes)",
+                    None,
+                    TARGETS["search_index_bytes"],
+                    None,
+                    "not measured (--skip-real)",
+                )
+            )
     return out
 
 
@@ -496,10 +619,12 @@ def print_report(report: dict) -> None:
 
     con = Console(width=160, highlight=False)
     m = report["machine"]
-    con.print(f"[bold]portal bench[/] — {m['cpus']} CPUs ({m['usable_cpus']} usable; two processes run "
-              f"{m['parallel_speedup_2_processes']}× as fast as one), load {', '.join(f'{x:.1f}' for x in m['loadavg_start'] or [])} at start, "
-              f"Python {m['python']}")
-    runs = Table(title="Builds (wall time of a fresh process; stages from site.run)", show_lines=False)
+    con.print(
+        f"[bold]portal bench[/] — {m['cpus']} CPUs ({m['usable_cpus']} usable; two processes run "
+        f"{m['parallel_speedup_2_processes']}× as fast as one), load {', '.join(f'{x:.1f}' for x in m['loadavg_start'] or [])} at start, "
+        f"Python {m['python']}"
+    )
+    runs = Table(title="Builds (wall time of a fresh process; stages from build.run)", show_lines=False)
     for col in ("corpus", "run", "pages", "total s", "startup", *STAGES, "s/page"):
         runs.add_column(col, justify="left" if col in ("corpus", "run") else "right")
     corpora = ([report["real"]] if report.get("real") else []) + report["synthetic"]
@@ -510,32 +635,51 @@ def print_report(report: dict) -> None:
                 continue
             st = run["stages_s"]
             per = f"{run['wall_s'] / c['pages']:.4f}" if key == "cold" else ""
-            runs.add_row(c["corpus"], label + (" (skipped)" if run.get("skipped") else ""), str(run["pages"]), f"{run['wall_s']:.2f}",
-                         f"{run['startup_s']:.2f}", *(f"{st[s]:.2f}" if s in st else "" for s in STAGES), per)
+            runs.add_row(
+                c["corpus"],
+                label + (" (skipped)" if run.get("skipped") else ""),
+                str(run["pages"]),
+                f"{run['wall_s']:.2f}",
+                f"{run['startup_s']:.2f}",
+                *(f"{st[s]:.2f}" if s in st else "" for s in STAGES),
+                per,
+            )
     con.print(runs)
     for c in corpora:
         if "mkdocs_alone" not in c:
             continue
         s, z, a = c["site"], c["zensical"], c["mkdocs_alone"]
         h = s["dataset_page_heaviest"] or {}
-        con.print(f"[bold]{c['corpus']}[/]: {c['documents']} documents, {c['datasets']} datasets, {c['figures']} figures, {c['charts']} charts; "
-                  f"provenance {'verified' if c['provenance_verified'] else 'NOT verified (no source texts)'}")
-        con.print(f"  pages built per second (cold): {c['pages_per_s']}; site {fmt_bytes(s['bytes'])} in {s['files']} files, "
-                  f"{s['html_pages']} HTML pages; largest {s['largest_html']['page']} {fmt_bytes(s['largest_html']['bytes'])}; "
-                  f"search index {fmt_bytes(s['search_index_bytes'])} "
-                  f"({', '.join(f'{k}/ {fmt_bytes(v)}' for k, v in list(s['search_index_by_section_bytes'].items())[:3])})")
-        con.print(f"  heaviest dataset page {h.get('page')}: HTML {fmt_bytes(h.get('html_bytes'))} + CSS {fmt_bytes(h.get('css_bytes'))} + "
-                  f"JS {fmt_bytes(h.get('js_bytes'))} (for charts: {s['dataset_page_chart_js_bytes_max']} B; charts are "
-                  f"{s['dataset_page_charts_as_img']} SVG <img> on {s['dataset_pages']} pages) + images {fmt_bytes(h.get('images_bytes'))} "
-                  f"= {fmt_bytes(h.get('total_bytes'))} (gzip {fmt_bytes(h.get('gzip_total_bytes'))}); median page {fmt_bytes(s['dataset_page_median_bytes'])}")
+        con.print(
+            f"[bold]{c['corpus']}[/]: {c['documents']} documents, {c['datasets']} datasets, {c['figures']} figures, {c['charts']} charts; "
+            f"provenance {'verified' if c['provenance_verified'] else 'NOT verified (no source texts)'}"
+        )
+        con.print(
+            f"  pages built per second (cold): {c['pages_per_s']}; site {fmt_bytes(s['bytes'])} in {s['files']} files, "
+            f"{s['html_pages']} HTML pages; largest {s['largest_html']['page']} {fmt_bytes(s['largest_html']['bytes'])}; "
+            f"search index {fmt_bytes(s['search_index_bytes'])} "
+            f"({', '.join(f'{k}/ {fmt_bytes(v)}' for k, v in list(s['search_index_by_section_bytes'].items())[:3])})"
+        )
+        con.print(
+            f"  heaviest dataset page {h.get('page')}: HTML {fmt_bytes(h.get('html_bytes'))} + CSS {fmt_bytes(h.get('css_bytes'))} + "
+            f"JS {fmt_bytes(h.get('js_bytes'))} (for charts: {s['dataset_page_chart_js_bytes_max']} B; charts are "
+            f"{s['dataset_page_charts_as_img']} SVG <img> on {s['dataset_pages']} pages) + images {fmt_bytes(h.get('images_bytes'))} "
+            f"= {fmt_bytes(h.get('total_bytes'))} (gzip {fmt_bytes(h.get('gzip_total_bytes'))}); median page {fmt_bytes(s['dataset_page_median_bytes'])}"
+        )
         one = c["one_cell"]
-        con.print(f"  one changed cell: {one['changed']['file']} row {one['changed']['row']} ({one['changed']['field']}); "
-                  f"mkdocs is {one['stages_s'].get('mkdocs', 0):.2f} s of its {one['wall_s']:.2f} s")
-        con.print(f"  mkdocs build alone on the same tree: {a['wall_s']:.2f} s ({'ok' if a['ok'] else a.get('error')}, {a['html_pages']} pages); "
-                  f"pipeline's mkdocs stage in the cold build {c['cold']['stages_s'].get('mkdocs', 0):.2f} s")
+        con.print(
+            f"  one changed cell: {one['changed']['file']} row {one['changed']['row']} ({one['changed']['field']}); "
+            f"mkdocs is {one['stages_s'].get('mkdocs', 0):.2f} s of its {one['wall_s']:.2f} s"
+        )
+        con.print(
+            f"  mkdocs build alone on the same tree: {a['wall_s']:.2f} s ({'ok' if a['ok'] else a.get('error')}, {a['html_pages']} pages); "
+            f"pipeline's mkdocs stage in the cold build {c['cold']['stages_s'].get('mkdocs', 0):.2f} s"
+        )
         if z["status"] == "ok":
-            con.print(f"  zensical {z['version']} on the same tree: {z['clean_wall_s']:.2f} s with its cache cleaned, {z['cached_wall_s']:.2f} s "
-                      f"with its cache; {z['html_pages']} pages, search index {fmt_bytes(z['search_index_bytes'])}")
+            con.print(
+                f"  zensical {z['version']} on the same tree: {z['clean_wall_s']:.2f} s with its cache cleaned, {z['cached_wall_s']:.2f} s "
+                f"with its cache; {z['html_pages']} pages, search index {fmt_bytes(z['search_index_bytes'])}"
+            )
         else:
             con.print(f"  zensical: {z['status']}")
     targets = Table(title="Targets")
@@ -545,12 +689,15 @@ def print_report(report: dict) -> None:
         mark = "—" if t["met"] is None else ("[green]met[/]" if t["met"] else "[red]missed[/]")
         value = t["value"]
         shown = "—" if value is None else (fmt_bytes(value) if "bytes" in t["target"] and value else str(value))
-        limit = "—" if t["limit"] is None else (fmt_bytes(t["limit"]) if "bytes" in t["target"] and t["limit"] else str(t["limit"]))
+        limit = (
+            "—" if t["limit"] is None else (fmt_bytes(t["limit"]) if "bytes" in t["target"] and t["limit"] else str(t["limit"]))
+        )
         targets.add_row(mark, t["target"], shown, limit, t["costliest"])
     con.print(targets)
 
 
 # --- entry point ----------------------------------------------------------------------------------------
+
 
 def default_sources(given: Path | None) -> Path | None:
     if given:

@@ -6,7 +6,6 @@ and a region page and a dataset page that show the same data share one file.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
@@ -18,8 +17,10 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from .derive import UNIT_COUNTED_ZH, Dataset, Derived, exact, planned_exits
-from .settings import Settings
+from ..families import LABELS
+from ..settings import Settings
+from ..workers import parallel_map
+from .derive import Dataset, Derived, exact, planned_exits
 
 FONT = "Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, sans-serif"
 WIDTH = 520
@@ -58,8 +59,16 @@ def line_span(rows: list[dict]) -> str:
     return f"第{a}行" if a == b else f"第{a}–{b}行"
 
 
-def make_chart(title: str, description: str, unit: str, doc: dict, src_rows: list[dict], frame: pd.DataFrame,
-               columns: list[tuple[str, str]], build) -> Chart:
+def make_chart(
+    title: str,
+    description: str,
+    unit: str,
+    doc: dict,
+    src_rows: list[dict],
+    frame: pd.DataFrame,
+    columns: list[tuple[str, str]],
+    build,
+) -> Chart:
     spec, key = spec_and_key(build(alt.Chart(frame)).properties(title=title, width=WIDTH), description)
     source = f"来源：《{doc['title_zh'].strip('《》')}》{line_span(src_rows)}"
     return Chart(key, title, description, unit, source, columns, frame.to_dict("records"), spec)
@@ -80,7 +89,11 @@ def investment_charts(ds: Dataset) -> list[Chart]:
     for r in rows:
         by_breakdown.setdefault(r["breakdown"], []).append(r)
     for breakdown, group in sorted(by_breakdown.items()):
-        dims = [d for d in ("category_zh", "funding_source_zh", "year", "project_zh") if any(r.get(d) not in (None, "") for r in group)]
+        dims = [
+            d
+            for d in ("category_zh", "funding_source_zh", "year", "project_zh")
+            if any(r.get(d) not in (None, "") for r in group)
+        ]
         if not dims:
             continue
         # a 2-D table's row and column totals are parts too; chart only the innermost cells
@@ -96,16 +109,18 @@ def investment_charts(ds: Dataset) -> list[Chart]:
         desc = f"条形图：{len(cells)}项投资，合计{total:,.2f}万元，按{main}分列" + (f"并按{color}堆叠" if color else "") + "。"
 
         def build(c, main=main, color=color):
-            enc = {"y": alt.Y(f"{main}:N", sort=None, title=None), "x": alt.X("金额（万元）:Q", title="金额（万元）"),
-                   "tooltip": list(frame.columns)}
+            enc = {
+                "y": alt.Y(f"{main}:N", sort=None, title=None),
+                "x": alt.X("金额（万元）:Q", title="金额（万元）"),
+                "tooltip": list(frame.columns),
+            }
             if color:
                 enc["color"] = alt.Color(f"{color}:N", scale=alt.Scale(range=PALETTE), title=color)
             else:
                 enc["color"] = alt.value(PALETTE[0])
             return c.mark_bar().encode(**enc)
 
-        charts.append(make_chart(title, desc, "万元", ds.document, cells, frame,
-                                 [(c, c) for c in frame.columns], build))
+        charts.append(make_chart(title, desc, "万元", ds.document, cells, frame, [(c, c) for c in frame.columns], build))
     return charts
 
 
@@ -114,20 +129,27 @@ def exit_charts(ds: Dataset) -> list[Chart]:
     if not rows:
         return []
     records = []
-    for unit in UNIT_COUNTED_ZH:
+    for unit, unit_zh in LABELS["unit_counted"].items():
         for status, label in (("planned", "计划"), ("achieved", "已实现")):
             for year, value in planned_exits(ds.rows, unit, ds.document["region_id"], status).items():
-                records.append({"年度": str(year), "对象": UNIT_COUNTED_ZH[unit], "状态": label, "数量": float(value)})
+                records.append({"年度": str(year), "对象": unit_zh, "状态": label, "数量": float(value)})
     frame = pd.DataFrame(records)
     title = f"{ds.document['short_zh']}：分年度脱贫退出"
     desc = "分面条形图：各年度计划或已实现退出的" + "、".join(sorted(set(frame["对象"]))) + "数量。"
 
     def build(c):
-        return c.mark_bar().encode(
-            x=alt.X("年度:O", title="年度"), y=alt.Y("数量:Q", title="数量"),
-            color=alt.Color("状态:N", scale=alt.Scale(domain=["计划", "已实现"], range=[PALETTE[0], PALETTE[2]])),
-            tooltip=list(frame.columns),
-        ).properties(width=150, height=160).facet(column=alt.Column("对象:N", title=None)).resolve_scale(y="independent")
+        return (
+            c.mark_bar()
+            .encode(
+                x=alt.X("年度:O", title="年度"),
+                y=alt.Y("数量:Q", title="数量"),
+                color=alt.Color("状态:N", scale=alt.Scale(domain=["计划", "已实现"], range=[PALETTE[0], PALETTE[2]])),
+                tooltip=list(frame.columns),
+            )
+            .properties(width=150, height=160)
+            .facet(column=alt.Column("对象:N", title=None))
+            .resolve_scale(y="independent")
+        )
 
     spec, key = spec_and_key(build(alt.Chart(frame)).properties(title=title), desc)
     source = f"来源：《{ds.document['title_zh'].strip('《》')}》{line_span(rows)}"
@@ -147,41 +169,88 @@ def cause_charts(ds: Dataset) -> list[Chart]:
     title = f"{ds.document['short_zh']}：致贫原因"
     desc = f"横向条形图：{len(rows)}类致贫原因（单位：{unit}），由多到少排列。"
     col = f"数量（{unit}）"
-    return [make_chart(title, desc, unit, ds.document, rows, frame, [(c, c) for c in frame.columns],
-                       lambda c: c.mark_bar(color=PALETTE[1]).encode(y=alt.Y("致贫原因:N", sort="-x", title=None),
-                                                                     x=alt.X(f"{col}:Q", title=col), tooltip=list(frame.columns)))]
+    return [
+        make_chart(
+            title,
+            desc,
+            unit,
+            ds.document,
+            rows,
+            frame,
+            [(c, c) for c in frame.columns],
+            lambda c: c.mark_bar(color=PALETTE[1]).encode(
+                y=alt.Y("致贫原因:N", sort="-x", title=None), x=alt.X(f"{col}:Q", title=col), tooltip=list(frame.columns)
+            ),
+        )
+    ]
 
 
-BUILDERS = {"investments": investment_charts, "exit_schedules": exit_charts, "poverty_causes": cause_charts}
 
 
 def comparison_charts(derived: Derived) -> list[Chart]:
     # small multiples stay readable (and cheap to render) with a dozen panels; the page's table lists all
-    rows = sorted((c for c in derived.comparison if c["exit_persons"]), key=lambda c: -sum(c["exit_persons"].values()))[:MAX_PANELS]
+    rows = sorted((c for c in derived.comparison if c["exit_persons"]), key=lambda c: -sum(c["exit_persons"].values()))[
+        :MAX_PANELS
+    ]
     rows.sort(key=lambda c: c["doc"]["doc_id"])
     out = []
     if rows:
-        frame = pd.DataFrame([{"文件": c["doc"]["short_zh"], "年度": str(y), "计划脱贫人口（人）": v}
-                              for c in rows for y, v in c["exit_persons"].items()])
+        frame = pd.DataFrame(
+            [
+                {"文件": c["doc"]["short_zh"], "年度": str(y), "计划脱贫人口（人）": v}
+                for c in rows
+                for y, v in c["exit_persons"].items()
+            ]
+        )
         desc = "小多图：各文件计划的分年度脱贫人口，各自纵轴。"
 
         def build(c):
-            return c.mark_bar(color=PALETTE[0]).encode(x=alt.X("年度:O"), y=alt.Y("计划脱贫人口（人）:Q"), tooltip=list(frame.columns)) \
-                .properties(width=160, height=140).facet(column=alt.Column("文件:N", title=None)).resolve_scale(y="independent")
+            return (
+                c.mark_bar(color=PALETTE[0])
+                .encode(x=alt.X("年度:O"), y=alt.Y("计划脱贫人口（人）:Q"), tooltip=list(frame.columns))
+                .properties(width=160, height=140)
+                .facet(column=alt.Column("文件:N", title=None))
+                .resolve_scale(y="independent")
+            )
 
         spec, key = spec_and_key(build(alt.Chart(frame)).properties(title="分年度计划脱贫人口"), desc)
         src = [r for c in rows for r in c["doc"]["package"].tables.get("exit_schedules", [])]
-        out.append(Chart(key, "分年度计划脱贫人口", desc, "人", "来源：各文件脱贫退出计划" + f"（{len(src)}条记录）",
-                         [(c, c) for c in frame.columns], frame.to_dict("records"), spec))
+        out.append(
+            Chart(
+                key,
+                "分年度计划脱贫人口",
+                desc,
+                "人",
+                "来源：各文件脱贫退出计划" + f"（{len(src)}条记录）",
+                [(c, c) for c in frame.columns],
+                frame.to_dict("records"),
+                spec,
+            )
+        )
     with_shares = [c for c in derived.comparison if c["category_shares"]][:MAX_PANELS]
     shares = [(c, s) for c in with_shares for s in c["category_shares"]]
     if shares:
-        frame = pd.DataFrame([{"文件": c["doc"]["short_zh"], "类别": s[0], "比重（%）": round(float(s[2]), 2)} for c, s in shares])
+        frame = pd.DataFrame(
+            [{"文件": c["doc"]["short_zh"], "类别": s[0], "比重（%）": round(float(s[2]), 2)} for c, s in shares]
+        )
         desc = "堆叠条形图：各文件投资按类别的构成（由金额计算的百分比）。"
-        out.append(make_chart("投资构成（按类别）", desc, "%", {"title_zh": "各文件投资估算"},
-                              [{"line_start": 1, "line_end": 1}], frame, [(c, c) for c in frame.columns],
-                              lambda c: c.mark_bar().encode(y=alt.Y("文件:N", title=None), x=alt.X("比重（%）:Q", stack="normalize", title="比重"),
-                                                            color=alt.Color("类别:N", scale=alt.Scale(range=PALETTE)), tooltip=list(frame.columns))))
+        out.append(
+            make_chart(
+                "投资构成（按类别）",
+                desc,
+                "%",
+                {"title_zh": "各文件投资估算"},
+                [{"line_start": 1, "line_end": 1}],
+                frame,
+                [(c, c) for c in frame.columns],
+                lambda c: c.mark_bar().encode(
+                    y=alt.Y("文件:N", title=None),
+                    x=alt.X("比重（%）:Q", stack="normalize", title="比重"),
+                    color=alt.Color("类别:N", scale=alt.Scale(range=PALETTE)),
+                    tooltip=list(frame.columns),
+                ),
+            )
+        )
         out[-1].source = "来源：各文件投资估算按类别的金额，由本门户计算比重"
     return out
 
@@ -225,8 +294,9 @@ def render(chart: Chart, outdir: Path, cache: Path | None, rendered: tuple[bytes
     elif rendered is not None:
         store_images(chart, cache, *pair)
     files["svg"], files["png"] = pair
-    files["vl.json"] = json.dumps({"$schema": "https://vega.github.io/schema/vega-lite/v6.json", **chart.spec},
-                                  ensure_ascii=False, indent=1, sort_keys=True).encode()
+    files["vl.json"] = json.dumps(
+        {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", **chart.spec}, ensure_ascii=False, indent=1, sort_keys=True
+    ).encode()
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=[c for c, _ in chart.columns], lineterminator="\r\n")
     w.writeheader()
@@ -243,129 +313,36 @@ def render(chart: Chart, outdir: Path, cache: Path | None, rendered: tuple[bytes
 
 
 MIN_CHARTS_PER_WORKER = 6  # below this, starting a worker (its own Vega engine) costs more than it saves
-SMALL_SPEC = 16 * 1024  # two specs this small fit in a pipe together, so a worker can be sent its next one early
-WORKER = """
-import pickle, sys
-import vl_convert as vlc
-out = sys.stdout.buffer
-while True:
-    try:
-        spec = pickle.load(sys.stdin.buffer)
-    except EOFError:
-        break
-    svg = vlc.vegalite_to_svg(spec)
-    data = pickle.dumps((svg.encode(), vlc.svg_to_png(svg, scale=2)), protocol=5)
-    out.write(len(data).to_bytes(8, "big") + data)
-    out.flush()
-"""
 
 
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+@dataclass(frozen=True)
+class ChartSet:
+    """Every chart of the build: per dataset, and the comparison page's."""
+
+    by_dataset: dict[str, list[Chart]]
+    compare: list[Chart]
+
+    def for_dataset(self, dataset_id: str) -> list[Chart]:
+        return self.by_dataset.get(dataset_id, [])
+
+    def all(self) -> list[Chart]:
+        return [c for charts in (*self.by_dataset.values(), self.compare) for c in charts]
 
 
-def read_exact(fd: int, n: int) -> bytes:
-    parts = []
-    while n:
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
-            raise EOFError("worker closed its output")
-        parts.append(chunk)
-        n -= len(chunk)
-    return b"".join(parts)
-
-
-def render_new(todo: list[Chart]) -> dict[str, tuple[bytes, bytes]]:
-    """SVG and PNG of the charts not in the cache, on every CPU.
-
-    This process renders from the front of the list; (cpus - 1) worker processes, each a plain
-    `python -c WORKER` with its own Vega engine, take charts from the back (a small next one is sent
-    ahead, so a worker is not idle while this process renders). Results come back length-prefixed on
-    the worker's unbuffered stdout. A worker that fails leaves its charts to this process, which then
-    raises the real error.
-    """
-    import pickle
-    import select
-    import subprocess
-    import sys
-
-    workers = min(usable_cpus() - 1, len(todo) // MIN_CHARTS_PER_WORKER)
-    out: dict[str, tuple[bytes, bytes]] = {}
-    queue = [(c, pickle.dumps(c.spec, protocol=5)) for c in todo]
-    procs = []
-    for _ in range(max(workers, 0)):
-        procs.append({"proc": subprocess.Popen([sys.executable, "-I", "-c", WORKER], stdin=subprocess.PIPE,
-                                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0), "sent": []})
-    try:
-        while queue or any(w["sent"] for w in procs):
-            for w in procs:
-                # never block on a full pipe while the worker may be blocked writing its result
-                while queue and w["proc"].poll() is None and (
-                        not w["sent"] or (len(w["sent"]) == 1 and len(w["sent"][0][1]) + len(queue[-1][1]) <= 2 * SMALL_SPEC)):
-                    item = queue.pop()
-                    w["sent"].append(item)
-                    view = memoryview(item[1])
-                    while view:
-                        view = view[w["proc"].stdin.write(view):]
-            busy = {w["proc"].stdout.fileno(): w for w in procs if w["sent"]}
-            if queue:
-                c, _ = queue.pop(0)
-                out[c.key] = images(c.spec)
-                ready = select.select(list(busy), [], [], 0)[0] if busy else []
-            else:
-                ready = select.select(list(busy), [], [])[0] if busy else []
-            for fd in ready:
-                w = busy[fd]
-                try:
-                    size = int.from_bytes(read_exact(fd, 8), "big")
-                    out[w["sent"][0][0].key] = pickle.loads(read_exact(fd, size))
-                    w["sent"].pop(0)
-                except (EOFError, pickle.UnpicklingError, ValueError):  # the worker died: its charts come back here
-                    queue.extend(w["sent"])
-                    w["sent"].clear()
-                    w["proc"].kill()
-                    w["proc"].wait()
-    finally:
-        for w in procs:
-            with contextlib.suppress(OSError):
-                w["proc"].stdin.close()
-            try:
-                w["proc"].wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                w["proc"].kill()
-                w["proc"].wait()
-    return out
-
-
-def run(derived: Derived, settings: Settings, docs_dir: Path) -> dict[str, list[Chart]]:
-    """Charts for every dataset, and for the comparison page; returns them by dataset id."""
+def run(derived: Derived, settings: Settings, docs_dir: Path) -> ChartSet:
+    """Charts for every dataset and for the comparison page, rendered into docs_dir/charts."""
     cache = settings.work / "cache" / "charts" if settings.cache else None
-    by_id: dict[str, list[Chart]] = {}
-    rendered = set()
+    by_id = {}
     for ds in derived.datasets:
-        build = BUILDERS.get(ds.family.name)
-        ds.charts = build(ds) if build else []
-        by_id[ds.id] = ds.charts
-    by_id["_compare"] = comparison_charts(derived)
-    unique = {c.key: c for charts in by_id.values() for c in charts}
-    fresh = render_new([c for c in unique.values() if not is_cached(c, cache)])
-    for charts in by_id.values():
-        for chart in charts:
-            if chart.key not in rendered:
-                render(chart, docs_dir / "charts", cache, fresh.get(chart.key))
-                rendered.add(chart.key)
-            else:
-                chart.width = chart.width or 0
-    # charts shared by several pages get their size from the first rendering
-    sizes = {}
-    for charts in by_id.values():
-        for c in charts:
-            if c.width:
-                sizes[c.key] = (c.width, c.height)
-    for charts in by_id.values():
-        for c in charts:
-            c.width, c.height = sizes.get(c.key, (c.width, c.height))
-    return by_id
+        # the family registry names each family's builder (families.py)
+        by_id[ds.id] = globals()[ds.family.chart](ds) if ds.family.chart else []
+    chart_set = ChartSet(by_id, comparison_charts(derived))
+    unique = {c.key: c for c in chart_set.all()}
+    todo = [c for c in unique.values() if not is_cached(c, cache)]
+    fresh = dict(zip([c.key for c in todo], parallel_map(images, [c.spec for c in todo], MIN_CHARTS_PER_WORKER)))
+    for chart in unique.values():
+        render(chart, docs_dir / "charts", cache, fresh.get(chart.key))
+    # a chart shown on several pages is one object per page: each gets the size of the rendering
+    for chart in chart_set.all():
+        chart.width, chart.height = unique[chart.key].width, unique[chart.key].height
+    return chart_set

@@ -13,14 +13,31 @@ import hashlib
 import io
 import json
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import families
-from .derive import Dataset, Derived, public_row
-from .scaffold import LICENSE
-from .settings import Settings
+from .. import families
+from ..settings import LICENSE, Settings
+from .derive import Derived, public_row
 
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+# the IANA media type of each download format, for pages (schema.org) and catalogs (DCAT, data.json)
+MEDIA_TYPES = {
+    "CSV": "text/csv",
+    "XLSX": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "JSON": "application/json",
+    "datapackage.json": "application/json",
+    "ZIP": "application/zip",
+}
+
+
+@dataclass(frozen=True)
+class Downloads:
+    """Every file the downloads stage wrote, with size and sha256: per dataset, the bulk zip, the merged tables."""
+
+    by_dataset: dict[str, list[dict]]
+    bulk: dict
+    merged: dict[str, dict]
 
 
 def csv_bytes(fields: list[str], rows: list[dict], bom: bool = True) -> bytes:
@@ -44,7 +61,7 @@ def fmt_cell(v) -> str:
     return str(v)
 
 
-def xlsx_bytes(title: str, fields: list[tuple[str, str]], rows: list[dict]) -> bytes:
+def xlsx_bytes(title: str, fields: list[tuple[str, str]], rows: list[dict], creator: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.writer.excel import ExcelWriter
@@ -65,7 +82,7 @@ def xlsx_bytes(title: str, fields: list[tuple[str, str]], rows: list[dict]) -> b
     for name, label in fields:
         meta.append([name, label, ""])
     wb.properties.title = title
-    wb.properties.creator = "脱贫攻坚规划开放数据门户"
+    wb.properties.creator = creator
     fixed = dt.datetime(2020, 1, 1)
     wb.properties.created = fixed
     wb.properties.modified = fixed
@@ -122,8 +139,14 @@ def package_descriptor(pkg, schemas: dict, site_url: str) -> dict:
         "licenses": [LICENSE],
         "sources": [{"title": doc["title_zh"], "path": doc["source_file"], "sha256": doc["source_sha256"]}],
         "resources": [
-            {"name": r["name"], "path": f"data/{r['name']}.csv", "format": "csv", "mediatype": "text/csv",
-             "encoding": "utf-8", "schema": schemas[r["name"]]}
+            {
+                "name": r["name"],
+                "path": f"data/{r['name']}.csv",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": schemas[r["name"]],
+            }
             for r in pkg.descriptor["resources"]
         ],
     }
@@ -139,12 +162,12 @@ def record(out: Path, rel: str, data: bytes, fmt: str, label: str) -> dict:
 def cached_xlsx(settings: Settings, title: str, fields: list[tuple[str, str]], rows: list[dict]) -> bytes:
     """XLSX is the slowest format to write: reuse the workbook of identical content (a content-hash cache)."""
     if not settings.cache:
-        return xlsx_bytes(title, fields, rows)
+        return xlsx_bytes(title, fields, rows, settings.publisher_zh)
     blob = json.dumps([title, fields, rows], ensure_ascii=False, sort_keys=True, default=str)
     path = settings.work / "cache" / "xlsx" / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.xlsx"
     if path.is_file():
         return path.read_bytes()
-    data = xlsx_bytes(title, fields, rows)
+    data = xlsx_bytes(title, fields, rows, settings.publisher_zh)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
@@ -152,21 +175,22 @@ def cached_xlsx(settings: Settings, title: str, fields: list[tuple[str, str]], r
     return data
 
 
-def run(derived: Derived, settings: Settings, docs_dir: Path) -> dict:
+def run(derived: Derived, settings: Settings, docs_dir: Path) -> Downloads:
     schemas = derived.corpus.schemas
     out = docs_dir
     package_files: dict[str, dict[str, bytes]] = {}
-    for pkg in derived.corpus.packages:
+    for pkg in derived.packages:
         files = {}
         for res in pkg.descriptor["resources"]:
             fields = [n for n, _ in field_names(schemas, res["name"])]
             files[f"{pkg.id}/data/{res['name']}.csv"] = csv_bytes(fields, pkg.tables[res["name"]], bom=False)
         desc = package_descriptor(pkg, schemas, settings.site_url)
         files[f"{pkg.id}/datapackage.json"] = json.dumps(desc, ensure_ascii=False, indent=1).encode()
-        errata = (pkg.dir / "errata.yaml")
+        errata = pkg.dir / "errata.yaml"
         if errata.exists():
             files[f"{pkg.id}/errata.yaml"] = errata.read_bytes()
         package_files[pkg.id] = files
+    by_dataset = {}
     for ds in derived.datasets:
         base = f"downloads/{ds.id}/{ds.id}"
         fields = field_names(schemas, ds.family.name)
@@ -174,15 +198,35 @@ def run(derived: Derived, settings: Settings, docs_dir: Path) -> dict:
         rows = [public_row(r) for r in ds.rows]
         pkg_files = package_files[ds.package.id]
         pkg_zip = {k.split("/", 1)[1]: v for k, v in pkg_files.items()}
-        ds.downloads = [
+        by_dataset[ds.id] = [
             record(out, f"{base}.csv", csv_bytes(names, ds.rows), "CSV", "CSV（UTF-8，Excel 可直接打开）"),
             record(out, f"{base}.xlsx", cached_xlsx(settings, ds.title_zh, fields, rows), "XLSX", "Excel 工作簿"),
-            record(out, f"{base}.json", json.dumps({"dataset": ds.id, "title": ds.title_zh, "title_en": ds.title_en,
-                                                     "license": LICENSE["name"], "source": ds.document["title_zh"],
-                                                     "fields": names, "rows": rows}, ensure_ascii=False, indent=1).encode(),
-                   "JSON", "JSON"),
-            record(out, f"downloads/{ds.id}/datapackage.json", pkg_files[f"{ds.package.id}/datapackage.json"], "datapackage.json",
-                   "Frictionless 数据包描述"),
+            record(
+                out,
+                f"{base}.json",
+                json.dumps(
+                    {
+                        "dataset": ds.id,
+                        "title": ds.title_zh,
+                        "title_en": ds.title_en,
+                        "license": LICENSE["name"],
+                        "source": ds.document["title_zh"],
+                        "fields": names,
+                        "rows": rows,
+                    },
+                    ensure_ascii=False,
+                    indent=1,
+                ).encode(),
+                "JSON",
+                "JSON",
+            ),
+            record(
+                out,
+                f"downloads/{ds.id}/datapackage.json",
+                pkg_files[f"{ds.package.id}/datapackage.json"],
+                "datapackage.json",
+                "Frictionless 数据包描述",
+            ),
             record(out, f"downloads/{ds.id}/{ds.package.id}.zip", zip_bytes(pkg_zip), "ZIP", "整个数据包（zip）"),
         ]
     bulk = {}
@@ -194,8 +238,10 @@ def run(derived: Derived, settings: Settings, docs_dir: Path) -> dict:
         if fam.name == "regions":
             rows = list(derived.regions.values())
         names = [n for n, _ in field_names(schemas, fam.name)]
-        merged[fam.name] = record(out, f"downloads/all/{fam.name}.csv", csv_bytes(names, rows), "CSV", f"{fam.title_zh}（全部文件）")
+        merged[fam.name] = record(
+            out, f"downloads/all/{fam.name}.csv", csv_bytes(names, rows), "CSV", f"{fam.title_zh}（全部文件）"
+        )
         merged[fam.name]["rows"] = len(rows)
         merged[fam.name]["family"] = fam
     bulk_rec = record(out, "downloads/all/all-datapackages.zip", zip_bytes(bulk), "ZIP", "全部数据包（zip）")
-    return {"bulk": bulk_rec, "merged": merged}
+    return Downloads(by_dataset, bulk_rec, merged)

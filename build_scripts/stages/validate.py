@@ -13,31 +13,84 @@ from pathlib import Path
 
 from frictionless import Checklist, Package, Resource, Schema
 
-from . import checks, families
-from .errors import DataError, Problem
+from .. import families
+from ..errors import DataError, Problem
+from . import checks
 from .load import Corpus, DataPackage
 
 ERRATUM_KEYS = ("id", "check", "figure_id", "lines", "printed", "computed", "description_zh", "description_en")
 ERRATUM_CHECKS = ("part-of-total", "ratio", "manual")
-IGNORE_REASONS = ("year", "date", "list-numbering", "cited-document", "boilerplate", "ocr-residue", "name",
-                  "table-label", "duplicate", "other")
+IGNORE_REASONS = (
+    "year",
+    "date",
+    "list-numbering",
+    "cited-document",
+    "boilerplate",
+    "ocr-residue",
+    "name",
+    "table-label",
+    "duplicate",
+    "other",
+)
 
 
-@dataclass
-class PackageReport:
-    package: DataPackage
+def iter_figures(tables: dict[str, list[dict]]):
+    """Every figure row of one package's tables, with its family name, in family order."""
+    for fam in families.FIGURE_NAMES:
+        for row in tables.get(fam, []):
+            yield fam, row
+
+
+@dataclass(frozen=True)
+class ValidPackage:
+    """A data package that passed validation: the package as loaded, its typed rows, and the outcome of
+    every consistency check (for the quality page)."""
+
+    source: DataPackage
+    tables: dict[str, list[dict]]  # resource name -> typed rows (numbers as float, `_n` = spreadsheet row)
     provenance_verified: bool
-    results: list[dict] = field(default_factory=list)  # consistency checks run, with outcome
+    results: list[dict] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.source.id
+
+    @property
+    def dir(self) -> Path:
+        return self.source.dir
+
+    @property
+    def descriptor(self) -> dict:
+        return self.source.descriptor
+
+    @property
+    def resource_paths(self) -> dict[str, Path]:
+        return self.source.resource_paths
+
+    @property
+    def errata(self) -> list[dict]:
+        return self.source.errata
+
+    @property
+    def ignore(self) -> list[dict]:
+        return self.source.ignore
+
+    @property
+    def document(self) -> dict:
+        return self.tables["documents"][0]
+
+    def figures(self):
+        return iter_figures(self.tables)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ValidationReport:
-    packages: list[PackageReport]
+    packages: list[ValidPackage]
     provenance_verified: bool
 
     @property
     def figure_count(self) -> int:
-        return sum(len(list(p.package.figures())) for p in self.packages)
+        return sum(len(list(p.figures())) for p in self.packages)
 
 
 def frictionless_problems(pkg: DataPackage, rel) -> list[Problem]:
@@ -70,7 +123,8 @@ def plain_resource(pkg: DataPackage, res: dict) -> Resource:
     return Resource(path=res["path"], basepath=str(pkg.dir), schema=Schema.from_descriptor(schema))
 
 
-def read_tables(pkg: DataPackage) -> None:
+def read_tables(pkg: DataPackage) -> dict[str, list[dict]]:
+    tables = {}
     for res in pkg.descriptor["resources"]:
         resource = plain_resource(pkg, res)
         rows = []
@@ -79,11 +133,11 @@ def read_tables(pkg: DataPackage) -> None:
             d = {k: float(v) if isinstance(v, Decimal) else v for k, v in row.to_dict().items()}
             d["_n"] = row.row_number  # spreadsheet row, for messages about this row later
             rows.append(d)
-        pkg.tables[res["name"]] = rows
+        tables[res["name"]] = rows
+    return tables
 
 
-def source_problems(pkg: DataPackage, sources: Path, rel) -> tuple[list[Problem], list[str] | None]:
-    doc = pkg.document
+def source_problems(pkg: DataPackage, doc: dict, sources: Path, rel) -> tuple[list[Problem], list[str] | None]:
     docs_file = rel(pkg.resource_paths["documents"])
     path = sources / doc["source_file"]
     if not path.is_file():
@@ -91,22 +145,38 @@ def source_problems(pkg: DataPackage, sources: Path, rel) -> tuple[list[Problem]
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != doc["source_sha256"]:
-        return [Problem(docs_file, doc["_n"], "source_sha256", f"sha256 of {doc['source_file']} is {digest}, the package records {doc['source_sha256']}")], None
+        return [
+            Problem(
+                docs_file,
+                doc["_n"],
+                "source_sha256",
+                f"sha256 of {doc['source_file']} is {digest}, the package records {doc['source_sha256']}",
+            )
+        ], None
     return [], data.decode("utf-8").split("\n")
 
 
-def package_problems(pkg: DataPackage, rel) -> list[Problem]:
+def package_problems(pkg: DataPackage, tables: dict, rel) -> list[Problem]:
     problems = []
     docs_file = rel(pkg.resource_paths["documents"])
-    if len(pkg.tables["documents"]) != 1:
+    if len(tables["documents"]) != 1:
         problems.append(Problem(docs_file, None, "-", "a package describes exactly one document"))
-    elif pkg.document["doc_id"] != pkg.id:
-        problems.append(Problem(docs_file, pkg.document["_n"], "doc_id", f"doc_id must be the package folder's name {pkg.id!r}"))
-    for doc in pkg.tables["documents"]:
+    elif tables["documents"][0]["doc_id"] != pkg.id:
+        problems.append(
+            Problem(docs_file, tables["documents"][0]["_n"], "doc_id", f"doc_id must be the package folder's name {pkg.id!r}")
+        )
+    for doc in tables["documents"]:
         name = doc["source_file"]
         # a path would let the provenance check read (and report the hash of) any file on the machine
         if "/" in name or "\\" in name or name in (".", ".."):
-            problems.append(Problem(docs_file, doc["_n"], "source_file", f"source_file must be a file name in the sources folder, not the path {name!r}"))
+            problems.append(
+                Problem(
+                    docs_file,
+                    doc["_n"],
+                    "source_file",
+                    f"source_file must be a file name in the sources folder, not the path {name!r}",
+                )
+            )
     return problems
 
 
@@ -154,14 +224,17 @@ def ignore_problems(pkg: DataPackage, rel) -> list[Problem]:
     return problems
 
 
-def check_package(pkg: DataPackage, source_lines, rel) -> tuple[list[Problem], list[dict]]:
-    index = {row["figure_id"]: (fam, row) for fam, row in pkg.figures()}
+def check_package(pkg: DataPackage, tables: dict, source_lines, rel) -> tuple[list[Problem], list[dict]]:
+    index = {row["figure_id"]: (fam, row) for fam, row in iter_figures(tables)}
     problems = errata_problems(pkg, index, rel) + ignore_problems(pkg, rel)
-    errata = {(e["check"], e["figure_id"]): e for e in pkg.errata
-              if isinstance(e.get("check"), (str, int)) and isinstance(e.get("figure_id"), (str, int))}  # others: errata_problems
+    errata = {
+        (e["check"], e["figure_id"]): e
+        for e in pkg.errata
+        if isinstance(e.get("check"), (str, int)) and isinstance(e.get("figure_id"), (str, int))
+    }  # others: errata_problems
     ctx = checks.CheckContext(doc_id=pkg.id, index=index, source_lines=source_lines, errata=errata)
     dup = {}
-    for fam, row in pkg.figures():
+    for fam, row in iter_figures(tables):
         dup.setdefault(row["figure_id"], []).append(fam)
     for fid, fams in dup.items():
         if len(fams) > 1:
@@ -175,23 +248,40 @@ def check_package(pkg: DataPackage, source_lines, rel) -> tuple[list[Problem], l
         file = rel(pkg.resource_paths[res["name"]])
         for task in report.tasks:
             for err in task.errors:
-                problems.append(Problem(file, getattr(err, "row_number", None), getattr(err, "field_name", None) or "-", err.note or err.title))
+                problems.append(
+                    Problem(
+                        file, getattr(err, "row_number", None), getattr(err, "field_name", None) or "-", err.note or err.title
+                    )
+                )
     for key, e in errata.items():
         if e["check"] != "manual" and key not in ctx.used_errata and e["figure_id"] in index:
-            problems.append(Problem(rel(pkg.dir / "errata.yaml"), None, str(e.get("id")), f"erratum names {key[0]} on {key[1]}, but no such check runs there (is part_of / ratio_of set?)"))
+            problems.append(
+                Problem(
+                    rel(pkg.dir / "errata.yaml"),
+                    None,
+                    str(e.get("id")),
+                    f"erratum names {key[0]} on {key[1]}, but no such check runs there (is part_of / ratio_of set?)",
+                )
+            )
     return problems, ctx.results
 
 
-def region_problems(corpus: Corpus, rel) -> list[Problem]:
+def region_problems(packages: list[ValidPackage], rel) -> list[Problem]:
     """A region id means the same place in every package, and no region lies above itself."""
     problems, seen = [], {}
-    for pkg in corpus.packages:
+    for pkg in packages:
         for row in pkg.tables.get("regions", []):
             key = (row["name_zh"], row["level"], row.get("parent_id"), row.get("gb_code"))
             first = seen.setdefault(row["region_id"], (key, pkg))
             if first[0] != key:
-                problems.append(Problem(rel(pkg.resource_paths["regions"]), row["_n"], "region_id",
-                                        f"region {row['region_id']} differs from its row in package {first[1].id} (name, level, parent and code must agree)"))
+                problems.append(
+                    Problem(
+                        rel(pkg.resource_paths["regions"]),
+                        row["_n"],
+                        "region_id",
+                        f"region {row['region_id']} differs from its row in package {first[1].id} (name, level, parent and code must agree)",
+                    )
+                )
         # a region above itself would send every walk up or down the tree round forever
         parents = {r["region_id"]: r.get("parent_id") for r in pkg.tables.get("regions", [])}
         for row in pkg.tables.get("regions", []):
@@ -200,8 +290,14 @@ def region_problems(corpus: Corpus, rel) -> list[Problem]:
                 visited.add(up)
                 up = parents[up]
             if up == row["region_id"]:
-                problems.append(Problem(rel(pkg.resource_paths["regions"]), row["_n"], "parent_id",
-                                        f"region {row['region_id']} is its own ancestor (parent_id goes round in a circle)"))
+                problems.append(
+                    Problem(
+                        rel(pkg.resource_paths["regions"]),
+                        row["_n"],
+                        "parent_id",
+                        f"region {row['region_id']} is its own ancestor (parent_id goes round in a circle)",
+                    )
+                )
     return problems
 
 
@@ -215,18 +311,18 @@ def run(corpus: Corpus) -> ValidationReport:
         raise DataError(problems)
     reports = []
     for pkg in corpus.packages:
-        read_tables(pkg)
-        own = package_problems(pkg, rel)
+        tables = read_tables(pkg)
+        own = package_problems(pkg, tables, rel)
         problems += own
         source_lines = None
         # this package's problems only: one broken package must not hide the provenance errors of the next
         if settings.sources is not None and not own:
-            found, source_lines = source_problems(pkg, settings.sources, rel)
+            found, source_lines = source_problems(pkg, tables["documents"][0], settings.sources, rel)
             problems += found
-        found, results = check_package(pkg, source_lines, rel)
+        found, results = check_package(pkg, tables, source_lines, rel)
         problems += found
-        reports.append(PackageReport(pkg, source_lines is not None, results))
-    problems += region_problems(corpus, rel)
+        reports.append(ValidPackage(pkg, tables, source_lines is not None, results))
+    problems += region_problems(reports, rel)
     if problems:
         raise DataError(problems)
     return ValidationReport(reports, settings.sources is not None)

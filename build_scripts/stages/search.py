@@ -13,16 +13,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import DataError, Problem
+from ..errors import DataError, Problem
 
 SEARCH_WORKER_PATCHES = [
     ("for(let o=s+1;o<t.length;o++)t.slice(s,o)in e", "for(let o=s+1;o<=t.length;o++)t.slice(s,o)in e"),
-    ('s=>[...fe(s,this.index.invertedIndex)].join("* ")',
-     '(s,i,q)=>(/[-+]$/.test(q.slice(0,i))?"":" +")+[...fe(s,this.index.invertedIndex)].join("* +")+"* "'),
+    (
+        's=>[...fe(s,this.index.invertedIndex)].join("* ")',
+        '(s,i,q)=>(/[-+]$/.test(q.slice(0,i))?"":" +")+[...fe(s,this.index.invertedIndex)].join("* +")+"* "',
+    ),
 ]
 
 
-def patch_search_worker(site_dir: Path) -> None:
+def run(site_dir: Path) -> Path:
+    """Stage 9, search: make the built site's search answer Chinese queries; returns the patched worker."""
+    return patch_search_worker(site_dir)
+
+
+def patch_search_worker(site_dir: Path) -> Path:
     """Apply SEARCH_WORKER_PATCHES to Material's search worker; fail the build if Material changed."""
     for worker in (site_dir / "assets" / "javascripts" / "workers").glob("search.*.min.js"):
         text = worker.read_text(encoding="utf-8")
@@ -30,5 +37,7 @@ def patch_search_worker(site_dir: Path) -> None:
             for old, new in SEARCH_WORKER_PATCHES:
                 text = text.replace(old, new)
             worker.write_text(text, encoding="utf-8")
-            return
-    raise DataError([Problem("mkdocs.yml", None, "-", "mkdocs-material's search worker changed: review build_scripts/search.py")])
+            return worker
+    raise DataError(
+        [Problem("mkdocs.yml", None, "-", "mkdocs-material's search worker changed: review build_scripts/stages/search.py")]
+    )

@@ -12,15 +12,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from . import families, units
-from .families import Family
-from .load import Corpus, DataPackage
-from .validate import ValidationReport
-
-LEVEL_ZH = {"province": "省", "prefecture": "市（州）", "county": "县（区）", "township": "乡镇", "village": "村"}
-LEVEL_EN = {"province": "Province", "prefecture": "Prefecture", "county": "County", "township": "Township", "village": "Village"}
-UNIT_COUNTED_ZH = {"county": "县", "township": "乡镇", "village": "村", "household": "户", "person": "人"}
-STATUS_ZH = {"planned": "计划", "achieved": "已实现"}
+from .. import families, units
+from ..families import Family
+from .load import Corpus
+from .validate import ValidationReport, ValidPackage
 
 
 def public_row(row: dict) -> dict:
@@ -37,7 +32,7 @@ def public_row(row: dict) -> dict:
 class Dataset:
     """One family of one document: the unit a reader finds, downloads and cites."""
 
-    package: DataPackage
+    package: ValidPackage
     family: Family
     rows: list[dict]
     document: dict
@@ -101,6 +96,14 @@ class Derived:
     comparison: list[dict]
     errata: list[dict]
     checks: list[dict]
+    counts: list[dict]  # per document: figures by family, ignore entries, errata, checks run and passed
+
+    @property
+    def packages(self) -> list[ValidPackage]:
+        return self.report.packages
+
+    def counts_for(self, doc_id: str) -> dict:
+        return next(c for c in self.counts if c["id"] == doc_id)
 
     def dataset(self, doc_id: str, family: str) -> Dataset | None:
         for d in self.datasets:
@@ -144,7 +147,11 @@ def grand_total_investment(rows: list[dict]) -> dict | None:
     A notice that bundles several plans (Xining) prints one total per plan and none for the whole:
     then there is no document total, and none is made up by adding plans together.
     """
-    totals = [r for r in rows if r["breakdown"] == "total" and r["metric"] == "amount" and not r.get("part_of") and r.get("year") is None]
+    totals = [
+        r
+        for r in rows
+        if r["breakdown"] == "total" and r["metric"] == "amount" and not r.get("part_of") and r.get("year") is None
+    ]
     if not totals or len({r["value"] for r in totals}) != 1:
         return None
     return min(totals, key=lambda r: r["line_start"])
@@ -173,10 +180,17 @@ def planned_exits(rows: list[dict], unit_counted: str, jurisdiction: str, status
 POOR_POPULATION_RE = re.compile(r"(建档立卡)?贫困人口")
 
 
-def registered_poor(pkg: DataPackage, jurisdiction: str) -> dict | None:
+def registered_poor(pkg: ValidPackage, jurisdiction: str) -> dict | None:
     """The baseline count of registered poor persons in the document's jurisdiction (earliest year)."""
-    rows = [r for r in pkg.tables.get("baselines", []) if r["region_id"] == jurisdiction and r["unit"] == "人"
-            and r["kind"] == "status" and POOR_POPULATION_RE.search(r["indicator_zh"]) and "减少" not in r["indicator_zh"]]
+    rows = [
+        r
+        for r in pkg.tables.get("baselines", [])
+        if r["region_id"] == jurisdiction
+        and r["unit"] == "人"
+        and r["kind"] == "status"
+        and POOR_POPULATION_RE.search(r["indicator_zh"])
+        and "减少" not in r["indicator_zh"]
+    ]
     rows.sort(key=lambda r: (r.get("reference_year") or 9999, -r["value"]))
     return rows[0] if rows else None
 
@@ -185,12 +199,16 @@ def run(corpus: Corpus, report: ValidationReport) -> Derived:
     documents, regions, children = {}, {}, defaultdict(list)
     tables: dict[str, list[dict]] = defaultdict(list)
     datasets, region_figures, village_mentions = [], defaultdict(list), defaultdict(list)
-    for pkg in corpus.packages:
+    for pkg in report.packages:
         for row in pkg.tables["regions"]:
             regions.setdefault(row["region_id"], row)
         name = regions.get(pkg.document["region_id"], {}).get("name_zh", pkg.document["region_id"])
         # a short name for chart titles and lists: jurisdiction and period
-        doc = {**pkg.document, "package": pkg, "short_zh": f"{name}（{pkg.document['period_start']}—{pkg.document['period_end']}）"}
+        doc = {
+            **pkg.document,
+            "package": pkg,
+            "short_zh": f"{name}（{pkg.document['period_start']}—{pkg.document['period_end']}）",
+        }
         documents[pkg.id] = doc
         for res in pkg.descriptor["resources"]:
             tables[res["name"]].extend(pkg.tables[res["name"]])
@@ -210,34 +228,74 @@ def run(corpus: Corpus, report: ValidationReport) -> Derived:
                 village_mentions[names[name]].append(("exit_schedules", row))
 
     headline, comparison = [], []
-    for pkg in corpus.packages:
+    for pkg in report.packages:
         doc = documents[pkg.id]
         inv = grand_total_investment(pkg.tables.get("investments", []))
-        exits = {u: planned_exits(pkg.tables.get("exit_schedules", []), u, doc["region_id"]) for u in ("person", "household", "village", "township", "county")}
+        exits = {
+            u: planned_exits(pkg.tables.get("exit_schedules", []), u, doc["region_id"])
+            for u in ("person", "household", "village", "township", "county")
+        }
         poor = registered_poor(pkg, doc["region_id"])
         headline.append({"doc": doc, "investment": inv, "exits": exits, "poor": poor})
-        by_cat = [r for r in pkg.tables.get("investments", []) if r["breakdown"] == "by_category" and r["metric"] == "amount" and not r["is_total"]]
+        by_cat = [
+            r
+            for r in pkg.tables.get("investments", [])
+            if r["breakdown"] == "by_category" and r["metric"] == "amount" and not r["is_total"]
+        ]
         cat_total = sum(exact(r) for r in by_cat)
-        comparison.append({
-            "doc": doc,
-            "region": regions.get(doc["region_id"]),
-            "investment": inv,
-            "poor": poor,
-            "per_person": (exact(inv) * 10000 / exact(poor)) if inv and poor else None,  # 万元 -> 元 per person
-            "category_shares": [(r["category_zh"], r["category_en"], exact(r) * 100 / cat_total) for r in by_cat] if cat_total else [],
-            "exit_persons": exits["person"],
-            "exit_villages": exits["village"],
-        })
+        comparison.append(
+            {
+                "doc": doc,
+                "region": regions.get(doc["region_id"]),
+                "investment": inv,
+                "poor": poor,
+                "per_person": (exact(inv) * 10000 / exact(poor)) if inv and poor else None,  # 万元 -> 元 per person
+                "category_shares": [(r["category_zh"], r["category_en"], exact(r) * 100 / cat_total) for r in by_cat]
+                if cat_total
+                else [],
+                "exit_persons": exits["person"],
+                "exit_villages": exits["village"],
+            }
+        )
 
     errata, checks = [], []
-    for prep in report.packages:
-        for e in prep.package.errata:
-            errata.append({**e, "doc_id": prep.package.id})
-        for r in prep.results:
-            checks.append({**r, "doc_id": prep.package.id})
+    for pkg in report.packages:
+        for e in pkg.errata:
+            errata.append({**e, "doc_id": pkg.id})
+        for r in pkg.results:
+            checks.append({**r, "doc_id": pkg.id})
 
     return Derived(
-        corpus=corpus, report=report, documents=documents, regions=regions, children=dict(children),
-        datasets=datasets, region_figures=dict(region_figures), village_mentions=dict(village_mentions),
-        tables=dict(tables), headline=headline, comparison=comparison, errata=errata, checks=checks,
+        corpus=corpus,
+        report=report,
+        documents=documents,
+        regions=regions,
+        children=dict(children),
+        datasets=datasets,
+        region_figures=dict(region_figures),
+        village_mentions=dict(village_mentions),
+        tables=dict(tables),
+        headline=headline,
+        comparison=comparison,
+        errata=errata,
+        checks=checks,
+        counts=[package_counts(pkg, documents[pkg.id]) for pkg in report.packages],
     )
+
+
+def package_counts(pkg: ValidPackage, doc: dict) -> dict:
+    """What the documents, quality and methodology pages count for one package."""
+    by_family = defaultdict(int)
+    for fam, _ in pkg.figures():
+        by_family[fam] += 1
+    return {
+        "doc": doc,
+        "id": pkg.id,
+        "counts": [by_family.get(f.name, 0) for f in families.FIGURES],
+        "total": sum(by_family.values()),
+        "ignored": len(pkg.ignore),
+        "errata": len(pkg.errata),
+        "checks": len(pkg.results),
+        "checks_ok": sum(1 for r in pkg.results if r["ok"]),
+        "provenance_verified": pkg.provenance_verified,
+    }

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from frictionless import Check, errors
 
-from . import units
+from .. import units
 
 BOUNDARY_BEFORE = re.compile(r"\d[.,]?$")  # inside a longer number; a lone comma is punctuation
 BOUNDARY_AFTER = re.compile(r"^(?:\d|[.,]\d)")
@@ -97,7 +97,9 @@ class FigureIdCheck(PortalCheck):
 
     def validate_row(self, row):
         if self.letter and not str(row["figure_id"]).startswith(self.letter):
-            yield errors.CellError.from_row(row, note=f"figure ids in this resource start with {self.letter!r}", field_name="figure_id")
+            yield errors.CellError.from_row(
+                row, note=f"figure ids in this resource start with {self.letter!r}", field_name="figure_id"
+            )
 
 
 class DocumentCheck(PortalCheck):
@@ -107,7 +109,9 @@ class DocumentCheck(PortalCheck):
 
     def validate_row(self, row):
         if row["doc_id"] != self.ctx.doc_id:
-            yield errors.CellError.from_row(row, note=f"doc_id must be {self.ctx.doc_id!r}, this package's document", field_name="doc_id")
+            yield errors.CellError.from_row(
+                row, note=f"doc_id must be {self.ctx.doc_id!r}, this package's document", field_name="doc_id"
+            )
 
 
 class CanonicalUnitCheck(PortalCheck):
@@ -117,7 +121,9 @@ class CanonicalUnitCheck(PortalCheck):
 
     def validate_row(self, row):
         if not units.is_canonical(row["unit"]):
-            yield errors.CellError.from_row(row, note=f"unit {row['unit']!r} is not canonical; use {units.canonical_for(row['unit'])!r}", field_name="unit")
+            yield errors.CellError.from_row(
+                row, note=f"unit {row['unit']!r} is not canonical; use {units.canonical_for(row['unit'])!r}", field_name="unit"
+            )
 
 
 class ValueConversionCheck(PortalCheck):
@@ -131,14 +137,22 @@ class ValueConversionCheck(PortalCheck):
             return
         number = units.parse_printed_number(row["value_as_printed"])
         if number is None:
-            yield errors.CellError.from_row(row, note="value_as_printed must start with the printed number", field_name="value_as_printed")
+            yield errors.CellError.from_row(
+                row, note="value_as_printed must start with the printed number", field_name="value_as_printed"
+            )
             return
         if units.factor(row["printed_unit"], row["unit"]) is None:
-            yield errors.CellError.from_row(row, note=f"no conversion from printed unit {row['printed_unit']!r} to {row['unit']!r}", field_name="printed_unit")
+            yield errors.CellError.from_row(
+                row, note=f"no conversion from printed unit {row['printed_unit']!r} to {row['unit']!r}", field_name="printed_unit"
+            )
             return
         expected = exact_value(row)
         if abs(Decimal(str(row["value"])) - expected) > Decimal("1e-9") * max(Decimal(1), abs(expected)):
-            yield errors.CellError.from_row(row, note=f"value {row['value']} does not match {row['value_as_printed']} in {row['unit']} (expected {fmt(expected)})", field_name="value")
+            yield errors.CellError.from_row(
+                row,
+                note=f"value {row['value']} does not match {row['value_as_printed']} in {row['unit']} (expected {fmt(expected)})",
+                field_name="value",
+            )
 
 
 class LineRangeCheck(PortalCheck):
@@ -150,7 +164,9 @@ class LineRangeCheck(PortalCheck):
         if row["line_end"] < row["line_start"]:
             yield errors.CellError.from_row(row, note="line_end is before line_start", field_name="line_end")
         elif self.ctx.source_lines is not None and row["line_end"] > len(self.ctx.source_lines):
-            yield errors.CellError.from_row(row, note=f"the source text has only {len(self.ctx.source_lines)} lines", field_name="line_end")
+            yield errors.CellError.from_row(
+                row, note=f"the source text has only {len(self.ctx.source_lines)} lines", field_name="line_end"
+            )
 
 
 class PrintedInSourceCheck(PortalCheck):
@@ -164,8 +180,14 @@ class PrintedInSourceCheck(PortalCheck):
             return
         text = "\n".join(lines[row["line_start"] - 1 : row["line_end"]])
         if not occurrences(text, row["value_as_printed"]):
-            where = f"line {row['line_start']}" if row["line_start"] == row["line_end"] else f"lines {row['line_start']}-{row['line_end']}"
-            yield errors.CellError.from_row(row, note=f"{row['value_as_printed']!r} is not printed on {where} of the source", field_name="value_as_printed")
+            where = (
+                f"line {row['line_start']}"
+                if row["line_start"] == row["line_end"]
+                else f"lines {row['line_start']}-{row['line_end']}"
+            )
+            yield errors.CellError.from_row(
+                row, note=f"{row['value_as_printed']!r} is not printed on {where} of the source", field_name="value_as_printed"
+            )
 
 
 class ReferenceCheck(PortalCheck):
@@ -183,7 +205,11 @@ class ReferenceCheck(PortalCheck):
         if ratio:
             ids = ratio.split("/")
             if len(ids) != 2 or not all(i in self.ctx.index for i in ids):
-                yield errors.CellError.from_row(row, note=f"ratio_of must be NUMERATOR_ID/DENOMINATOR_ID of figures in this package, not {ratio!r}", field_name="ratio_of")
+                yield errors.CellError.from_row(
+                    row,
+                    note=f"ratio_of must be NUMERATOR_ID/DENOMINATOR_ID of figures in this package, not {ratio!r}",
+                    field_name="ratio_of",
+                )
 
 
 class ErratumAwareCheck(PortalCheck):
@@ -193,21 +219,45 @@ class ErratumAwareCheck(PortalCheck):
         fid = row["figure_id"]
         ok = abs(computed - printed) <= tolerance
         erratum = self.ctx.errata.get((self.type, fid))
-        self.ctx.results.append({"check": self.type, "figure_id": fid, "ok": ok, "erratum": erratum is not None,
-                                 "printed": row["value_as_printed"], "computed": computed, "unit": row["unit"], "describe": describe})
+        self.ctx.results.append(
+            {
+                "check": self.type,
+                "figure_id": fid,
+                "ok": ok,
+                "erratum": erratum is not None,
+                "printed": row["value_as_printed"],
+                "computed": computed,
+                "unit": row["unit"],
+                "describe": describe,
+            }
+        )
         if erratum is not None:
             self.ctx.used_errata.add((self.type, fid))
             if ok:
-                yield cell_error(row["_n"], field_name, row["value_as_printed"], f"errata.yaml records {erratum.get('id')!r} for {fid}, but the check now passes: remove the erratum")
+                yield cell_error(
+                    row["_n"],
+                    field_name,
+                    row["value_as_printed"],
+                    f"errata.yaml records {erratum.get('id')!r} for {fid}, but the check now passes: remove the erratum",
+                )
                 return
             recorded = units.parse_printed_number(str(erratum.get("computed", "")))
             f = units.factor(row["printed_unit"], row["unit"]) or Decimal(1)
             if recorded is None or abs(recorded * f - computed) > tolerance:
-                yield cell_error(row["_n"], field_name, row["value_as_printed"], f"errata.yaml {erratum.get('id')!r} says the parts give {erratum.get('computed')!r}, but they give {fmt(computed / f)} ({describe})")
+                yield cell_error(
+                    row["_n"],
+                    field_name,
+                    row["value_as_printed"],
+                    f"errata.yaml {erratum.get('id')!r} says the parts give {erratum.get('computed')!r}, but they give {fmt(computed / f)} ({describe})",
+                )
             return
         if not ok:
-            yield cell_error(row["_n"], field_name, row["value_as_printed"],
-                             f"{describe}: printed {row['value_as_printed']}, computed {fmt(computed)} {row['unit']}; fix the data or record the source's error in errata.yaml (check {self.type}, figure_id {fid})")
+            yield cell_error(
+                row["_n"],
+                field_name,
+                row["value_as_printed"],
+                f"{describe}: printed {row['value_as_printed']}, computed {fmt(computed)} {row['unit']}; fix the data or record the source's error in errata.yaml (check {self.type}, figure_id {fid})",
+            )
 
 
 class PartOfTotalCheck(ErratumAwareCheck):
@@ -252,8 +302,16 @@ class RatioCheck(ErratumAwareCheck):
         yield from self.judge(row, computed, share, half_unit(row) + Decimal("1e-9"), "value", f"{ids[0]} / {ids[1]}")
 
 
-ROW_CHECKS = (FigureIdCheck, DocumentCheck, CanonicalUnitCheck, ValueConversionCheck, LineRangeCheck,
-              PrintedInSourceCheck, ReferenceCheck, RatioCheck)
+ROW_CHECKS = (
+    FigureIdCheck,
+    DocumentCheck,
+    CanonicalUnitCheck,
+    ValueConversionCheck,
+    LineRangeCheck,
+    PrintedInSourceCheck,
+    ReferenceCheck,
+    RatioCheck,
+)
 END_CHECKS = (PartOfTotalCheck,)
 CHECK_TYPES = tuple(c.type for c in ROW_CHECKS + END_CHECKS)
 

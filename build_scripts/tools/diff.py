@@ -16,10 +16,10 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from . import families
-from .errors import UsageError
-from .load import DESCRIPTOR_NAMES, SCHEMA_DIR
-from .settings import Settings
+from .. import families
+from ..errors import UsageError
+from ..settings import Settings
+from ..stages.load import DESCRIPTOR_NAMES, SCHEMA_DIR
 
 KEY_FIELDS = ("figure_id", "region_id", "doc_id")  # the first one a table has is its primary key
 MAX_ITEMS = 60  # rows listed per section; a PR comment must stay readable (and under GitHub's limit)

@@ -12,9 +12,9 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from . import families
-from .errors import DataError, Problem
-from .settings import Settings
+from .. import families
+from ..errors import DataError, Problem
+from ..settings import Settings
 
 SCHEMA_DIR = "schemas"
 DESCRIPTOR_NAMES = ("datapackage.yaml", "datapackage.yml", "datapackage.json")
@@ -32,17 +32,6 @@ class DataPackage:
     resource_paths: dict[str, Path]
     errata: list[dict] = field(default_factory=list)
     ignore: list[dict] = field(default_factory=list)
-    tables: dict[str, list[dict]] = field(default_factory=dict)  # typed rows, filled by validate
-
-    @property
-    def document(self) -> dict:
-        return self.tables["documents"][0]
-
-    def figures(self):
-        """Every figure row of this package, with its family name."""
-        for fam in families.FIGURE_NAMES:
-            for row in self.tables.get(fam, []):
-                yield fam, row
 
 
 @dataclass
@@ -144,7 +133,9 @@ def load_package(desc_path: Path, schemas: dict, settings: Settings, problems: l
             continue
         name = res.get("name")
         if not isinstance(name, str) or name not in families.BY_NAME:  # a YAML list here is unhashable
-            problems.append(Problem(rel, None, f"{where}/name", f"unknown resource {name!r}; expected one of {', '.join(families.BY_NAME)}"))
+            problems.append(
+                Problem(rel, None, f"{where}/name", f"unknown resource {name!r}; expected one of {', '.join(families.BY_NAME)}")
+            )
             continue
         if name in declared:
             problems.append(Problem(rel, None, f"{where}/name", f"resource {name!r} is declared twice"))
@@ -219,7 +210,9 @@ def run(settings: Settings) -> Corpus:
         if pkg:
             packages.append(pkg)
     if not packages and not problems:
-        problems.append(Problem(settings.rel(settings.datasets), None, "-", "no data package found (datasets/<id>/datapackage.yaml)"))
+        problems.append(
+            Problem(settings.rel(settings.datasets), None, "-", "no data package found (datasets/<id>/datapackage.yaml)")
+        )
     if problems:
         raise DataError(problems)
     return Corpus(settings=settings, schemas=schemas, packages=packages)
