@@ -195,52 +195,61 @@ def cmd_check_extract(args) -> int:
         return 1 if missing else 0
 
 
+def cmd_build(args) -> int:
+    from . import build
+
+    settings = settings_from(args)
+    build.run(settings)
+    if args.command == "serve":
+        build.serve(settings, args.port)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .tools import bench
+
+    return bench.run(args)
+
+
+def cmd_new_document(args) -> int:
+    from .tools import scaffold
+
+    ds = (args.datasets or settings_from(args).datasets).resolve()
+    source = args.source.resolve()
+    name_en = args.region_name_en or args.region_name
+    pkg = scaffold.new_document(ds, args.doc_id, source, args.region, args.region_name, name_en, args.level)
+    print(f"created {pkg}; now run: portal coverage --sources {source.parent} --doc {args.doc_id}")
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from .tools import diff
+
+    print(diff.run(settings_from(args), args.rev))
+    return 0
+
+
+# subcommand -> its function (args -> exit code); parser() declares each one's arguments
+COMMANDS = {
+    "validate": lambda args: cmd_validate(settings_from(args)),
+    "build": cmd_build,
+    "serve": cmd_build,
+    "coverage": lambda args: cmd_coverage(settings_from(args), args.doc),
+    "check-extract": cmd_check_extract,
+    "bench": cmd_bench,
+    "new-document": cmd_new_document,
+    "diff": cmd_diff,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = parser()
     try:
         args = ap.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
-    debug = getattr(args, "debug", False)
     try:
-        if args.command == "check-extract":
-            return cmd_check_extract(args)
-        settings = settings_from(args)
-        if args.command == "validate":
-            return cmd_validate(settings)
-        if args.command == "coverage":
-            return cmd_coverage(settings, args.doc)
-        if args.command in ("build", "serve"):
-            from . import build
-
-            build.run(settings)
-            if args.command == "serve":
-                build.serve(settings, args.port)
-            return 0
-        if args.command == "bench":
-            from .tools import bench
-
-            return bench.run(args)
-        if args.command == "new-document":
-            from .tools import scaffold
-
-            ds = (args.datasets or settings.datasets).resolve()
-            pkg = scaffold.new_document(
-                ds,
-                args.doc_id,
-                args.source.resolve(),
-                args.region,
-                args.region_name,
-                args.region_name_en or args.region_name,
-                args.level,
-            )
-            print(f"created {pkg}; now run: portal coverage --sources {args.source.resolve().parent} --doc {args.doc_id}")
-            return 0
-        if args.command == "diff":
-            from .tools import diff
-
-            print(diff.run(settings, args.rev))
-            return 0
+        return COMMANDS[args.command](args)
     except DataError as err:
         print_problems(err)
         return 1
@@ -253,8 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as err:  # noqa: BLE001 - the user sees one line, --debug shows the traceback
-        if debug:
+        if getattr(args, "debug", False):
             traceback.print_exc()
         print(f"portal: internal error: {type(err).__name__}: {err} (run with --debug for details)", file=sys.stderr)
         return 3
-    return 0

@@ -40,9 +40,16 @@ class Family:
 
 
 REFERENCE = (
-    Family("documents", "", "来源文件", "Documents", "规划文件的元数据与原文校验值", "Metadata and checksum of each source document"),
     Family(
-        "regions", "", "地区", "Regions", "文件涉及的省、市、县、乡镇和村", "Provinces, prefectures, counties, townships and villages named"
+        "documents", "", "来源文件", "Documents", "规划文件的元数据与原文校验值", "Metadata and checksum of each source document"
+    ),
+    Family(
+        "regions",
+        "",
+        "地区",
+        "Regions",
+        "文件涉及的省、市、县、乡镇和村",
+        "Provinces, prefectures, counties, townships and villages named",
     ),
 )
 
@@ -65,7 +72,8 @@ FIGURES = (
         chart="exit_charts", region_view="timeline",
     ),
     Family(
-        "baselines", "B", "基线与成效", "Baselines", "基准年现状与已取得的成效", "Situation at a reference date and outcomes already reached",
+        "baselines", "B", "基线与成效", "Baselines", "基准年现状与已取得的成效",
+        "Situation at a reference date and outcomes already reached",
         labels=("kind",), dims=("kind", "reference_year", "reference_period"),
     ),
     Family(
@@ -86,7 +94,13 @@ FIGURE_NAMES = tuple(f.name for f in FIGURES)
 # code -> label, per coded column; templates and charts read labels only from here
 LABELS: dict[str, dict[str, str]] = {
     "level": {"province": "省", "prefecture": "市（州）", "county": "县（区）", "township": "乡镇", "village": "村"},
-    "level_en": {"province": "Province", "prefecture": "Prefecture", "county": "County", "township": "Township", "village": "Village"},
+    "level_en": {
+        "province": "Province",
+        "prefecture": "Prefecture",
+        "county": "County",
+        "township": "Township",
+        "village": "Village",
+    },
     "unit_counted": {"county": "县", "township": "乡镇", "village": "村", "household": "户", "person": "人"},
     "status": {"planned": "计划", "achieved": "已实现"},
 }

@@ -42,11 +42,14 @@ def run(tmp_path: Path, rows: list[str], check_cls, errata=None, source=SOURCE, 
         d["_n"] = n
         index[d["figure_id"]] = ("investments", d)
     ctx = checks.CheckContext(doc_id="doc", index=index, source_lines=source, errata=errata or {})
-    check = check_cls.make(ctx)
-    check.family, check.letter = "investments", letter
+    extra = {"letter": letter} if check_cls is checks.FigureIdCheck else {}
+    check = check_cls(ctx=ctx, family="investments", **extra)
     resource = Resource(path="t.csv", basepath=str(tmp_path), schema=schema)
     report = resource.validate(checklist=Checklist(checks=[check]))
-    return [(e.row_number, e.field_name, e.note) for t in report.tasks for e in t.errors], ctx
+    found = [e for t in report.tasks for e in t.errors]
+    # each check reports its own error type, named like the check
+    assert all(type(e) is check_cls.Error and e.type == check_cls.type for e in found), [(type(e), e.type) for e in found]
+    return [(e.row_number, e.field_name, e.note) for e in found], ctx
 
 
 @pytest.mark.parametrize(
@@ -71,6 +74,14 @@ def test_every_check_passes_good_rows(tmp_path, cls):
 def test_check_types_are_unique_and_named():
     types = [c.type for c in checks.ROW_CHECKS + checks.END_CHECKS]
     assert len(types) == len(set(types)) and all(t and t == t.lower() for t in types)
+
+
+def test_each_check_has_its_own_error_class():
+    classes = [c.Error for c in checks.ROW_CHECKS + checks.END_CHECKS]
+    assert len(set(classes)) == len(classes)
+    for c in checks.ROW_CHECKS + checks.END_CHECKS:
+        assert issubclass(c.Error, checks.CheckError) and c.Errors == [c.Error]
+        assert c.Error.type == c.type and c.Error.title and c.Error.description
 
 
 def test_figure_id_must_carry_family_letter(tmp_path):

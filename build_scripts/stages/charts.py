@@ -185,8 +185,6 @@ def cause_charts(ds: Dataset) -> list[Chart]:
     ]
 
 
-
-
 def comparison_charts(derived: Derived) -> list[Chart]:
     # small multiples stay readable (and cheap to render) with a dozen panels; the page's table lists all
     rows = sorted((c for c in derived.comparison if c["exit_persons"]), key=lambda c: -sum(c["exit_persons"].values()))[

@@ -1,8 +1,9 @@
 """The project's own checks, as frictionless custom checks: one small class each, with a `type` name.
 
 Each check sees the rows of one figure resource (targets, investments, ...) and a CheckContext with the
-whole package, so that totals, ratios and provenance can be verified across resources. Errors are
-CellErrors, so they report row and field like frictionless's own.
+whole package, so that totals, ratios and provenance can be verified across resources. Each check
+raises its own error type (a CellError named by the check's type), so a report says which check
+failed, at which row and field, like frictionless's own errors.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import ClassVar
 
+import attrs
 from frictionless import Check, errors
 
 from .. import units
@@ -65,114 +68,132 @@ class CheckContext:
     def parts_of(self, total_id: str) -> list[dict]:
         return [row for _, row in self.index.values() if total_id in (row.get("part_of") or "").split()]
 
+    def ratio_ids(self, ratio_of: str) -> list[str]:
+        """[numerator, denominator] when ratio_of names two figures of this package, else []."""
+        ids = ratio_of.split("/")
+        return ids if len(ids) == 2 and all(i in self.index for i in ids) else []
 
-class PortalError(errors.CellError):
-    type = "portal-error"
+
+class CheckError(errors.CellError):
+    """Base of the project's check errors: a cell error (row and field), typed by the check that found it."""
+
+    type = "portal-check"
     title = "Portal check"
     description = "A project check failed."
 
-
-def cell_error(row_number: int, field_name: str, cell, note: str, cls=PortalError):
-    return cls(note=note, cells=[], row_number=row_number, cell=str(cell), field_name=field_name, field_number=0)
-
-
-class PortalCheck(Check):
-    """Base: gets its context after construction, keeps row numbers for errors reported at the end."""
-
-    Errors = [PortalError, errors.CellError]
-    ctx: CheckContext
-
     @classmethod
-    def make(cls, ctx: CheckContext) -> "PortalCheck":
-        check = cls()
-        check.ctx = ctx
-        return check
+    def at(cls, row: dict, field_name: str, note: str) -> CheckError:
+        """An error about a row seen outside frictionless's row loop (a total checked at the end)."""
+        return cls(
+            note=note, cells=[], row_number=row["_n"], cell=str(row.get(field_name, "")), field_name=field_name, field_number=0
+        )
 
 
+def error_type(type_: str, title: str, description: str) -> type[CheckError]:
+    """One error class per check, named by the check's type, so reports say which check failed."""
+    name = "".join(part.title() for part in type_.split("-")) + "Error"
+    return type(name, (CheckError,), {"type": type_, "title": title, "description": description})
+
+
+@attrs.define(kw_only=True, repr=False)
+class PortalCheck(Check):
+    """Base: every project check sees one figure resource (its family) and the package's CheckContext."""
+
+    ctx: CheckContext
+    family: str = ""
+    Error: ClassVar[type[CheckError]] = CheckError
+
+    def error(self, row, field_name: str, note: str) -> CheckError:
+        return self.Error.from_row(row, note=note, field_name=field_name)
+
+
+@attrs.define(kw_only=True, repr=False)
 class FigureIdCheck(PortalCheck):
     """Figure ids start with their family's letter, so an id says where the figure lives."""
 
     type = "figure-id"
-    letter = ""
+    Error = error_type(type, "Figure id", "A figure id does not start with its family's letter.")
+    Errors = [Error]
+    letter: str = ""
 
     def validate_row(self, row):
         if self.letter and not str(row["figure_id"]).startswith(self.letter):
-            yield errors.CellError.from_row(
-                row, note=f"figure ids in this resource start with {self.letter!r}", field_name="figure_id"
-            )
+            yield self.error(row, "figure_id", f"figure ids in this resource start with {self.letter!r}")
 
 
 class DocumentCheck(PortalCheck):
     """Every row of a package belongs to the package's own document."""
 
     type = "document-id"
+    Error = error_type(type, "Document id", "A row names another document than its package's.")
+    Errors = [Error]
 
     def validate_row(self, row):
         if row["doc_id"] != self.ctx.doc_id:
-            yield errors.CellError.from_row(
-                row, note=f"doc_id must be {self.ctx.doc_id!r}, this package's document", field_name="doc_id"
-            )
+            yield self.error(row, "doc_id", f"doc_id must be {self.ctx.doc_id!r}, this package's document")
 
 
 class CanonicalUnitCheck(PortalCheck):
     """Values are stored in one canonical unit per quantity (money in 万元)."""
 
     type = "canonical-unit"
+    Error = error_type(type, "Canonical unit", "A value is stored in a scaled unit (亿元, 万人) instead of the canonical one.")
+    Errors = [Error]
 
     def validate_row(self, row):
         if not units.is_canonical(row["unit"]):
-            yield errors.CellError.from_row(
-                row, note=f"unit {row['unit']!r} is not canonical; use {units.canonical_for(row['unit'])!r}", field_name="unit"
-            )
+            yield self.error(row, "unit", f"unit {row['unit']!r} is not canonical; use {units.canonical_for(row['unit'])!r}")
 
 
 class ValueConversionCheck(PortalCheck):
     """`value` is `value_as_printed` converted by the code's factor, never by hand."""
 
     type = "value-conversion"
+    Error = error_type(type, "Value conversion", "A value is not its printed number converted by the code's factor.")
+    Errors = [Error]
 
     def validate_row(self, row):
+        note, field_name = self.problem(row)
+        if note:
+            yield self.error(row, field_name, note)
+
+    @staticmethod
+    def problem(row) -> tuple[str, str]:
         if not Decimal(str(row["value"])).is_finite():  # frictionless reads "NaN" and "inf" as numbers
-            yield errors.CellError.from_row(row, note=f"value must be a finite number, not {row['value']}", field_name="value")
-            return
-        number = units.parse_printed_number(row["value_as_printed"])
-        if number is None:
-            yield errors.CellError.from_row(
-                row, note="value_as_printed must start with the printed number", field_name="value_as_printed"
-            )
-            return
+            return f"value must be a finite number, not {row['value']}", "value"
+        if units.parse_printed_number(row["value_as_printed"]) is None:
+            return "value_as_printed must start with the printed number", "value_as_printed"
         if units.factor(row["printed_unit"], row["unit"]) is None:
-            yield errors.CellError.from_row(
-                row, note=f"no conversion from printed unit {row['printed_unit']!r} to {row['unit']!r}", field_name="printed_unit"
-            )
-            return
+            return f"no conversion from printed unit {row['printed_unit']!r} to {row['unit']!r}", "printed_unit"
         expected = exact_value(row)
         if abs(Decimal(str(row["value"])) - expected) > Decimal("1e-9") * max(Decimal(1), abs(expected)):
-            yield errors.CellError.from_row(
-                row,
-                note=f"value {row['value']} does not match {row['value_as_printed']} in {row['unit']} (expected {fmt(expected)})",
-                field_name="value",
+            return (
+                f"value {row['value']} does not match {row['value_as_printed']} in {row['unit']} (expected {fmt(expected)})",
+                "value",
             )
+        return "", ""
 
 
 class LineRangeCheck(PortalCheck):
     """A locator is an ordered line range inside the source text."""
 
     type = "line-range"
+    Error = error_type(type, "Line range", "A row's lines are not an ordered range inside the source text.")
+    Errors = [Error]
 
     def validate_row(self, row):
         if row["line_end"] < row["line_start"]:
-            yield errors.CellError.from_row(row, note="line_end is before line_start", field_name="line_end")
+            yield self.error(row, "line_end", "line_end is before line_start")
         elif self.ctx.source_lines is not None and row["line_end"] > len(self.ctx.source_lines):
-            yield errors.CellError.from_row(
-                row, note=f"the source text has only {len(self.ctx.source_lines)} lines", field_name="line_end"
-            )
+            yield self.error(row, "line_end", f"the source text has only {len(self.ctx.source_lines)} lines")
 
 
 class PrintedInSourceCheck(PortalCheck):
     """Provenance: the value as printed stands in the source text on the lines the row names."""
 
     type = "printed-in-source"
+    Error = error_type(type, "Printed in source", "The value as printed does not stand on the row's lines of the source text.")
+    Errors = [Error]
 
     def validate_row(self, row):
         lines = self.ctx.source_lines
@@ -180,42 +201,35 @@ class PrintedInSourceCheck(PortalCheck):
             return
         text = "\n".join(lines[row["line_start"] - 1 : row["line_end"]])
         if not occurrences(text, row["value_as_printed"]):
-            where = (
-                f"line {row['line_start']}"
-                if row["line_start"] == row["line_end"]
-                else f"lines {row['line_start']}-{row['line_end']}"
-            )
-            yield errors.CellError.from_row(
-                row, note=f"{row['value_as_printed']!r} is not printed on {where} of the source", field_name="value_as_printed"
-            )
+            a, b = row["line_start"], row["line_end"]
+            where = f"line {a}" if a == b else f"lines {a}-{b}"
+            yield self.error(row, "value_as_printed", f"{row['value_as_printed']!r} is not printed on {where} of the source")
 
 
 class ReferenceCheck(PortalCheck):
     """part_of and ratio_of name figures that exist in this package."""
 
     type = "figure-reference"
+    Error = error_type(type, "Figure reference", "part_of or ratio_of names a figure that is not in the package.")
+    Errors = [Error]
 
     def validate_row(self, row):
         for ref in (row.get("part_of") or "").split():
             if ref not in self.ctx.index:
-                yield errors.CellError.from_row(row, note=f"part_of names unknown figure {ref!r}", field_name="part_of")
+                yield self.error(row, "part_of", f"part_of names unknown figure {ref!r}")
             elif ref == row["figure_id"]:
-                yield errors.CellError.from_row(row, note="a figure cannot be part of itself", field_name="part_of")
+                yield self.error(row, "part_of", "a figure cannot be part of itself")
         ratio = row.get("ratio_of") or ""
-        if ratio:
-            ids = ratio.split("/")
-            if len(ids) != 2 or not all(i in self.ctx.index for i in ids):
-                yield errors.CellError.from_row(
-                    row,
-                    note=f"ratio_of must be NUMERATOR_ID/DENOMINATOR_ID of figures in this package, not {ratio!r}",
-                    field_name="ratio_of",
-                )
+        if ratio and not self.ctx.ratio_ids(ratio):
+            note = f"ratio_of must be NUMERATOR_ID/DENOMINATOR_ID of figures in this package, not {ratio!r}"
+            yield self.error(row, "ratio_of", note)
 
 
 class ErratumAwareCheck(PortalCheck):
     """A consistency check whose failures are accepted only when recorded in errata.yaml."""
 
-    def judge(self, row, computed: Decimal, printed: Decimal, tolerance: Decimal, field_name: str, describe: str):
+    def judge(self, row, computed: Decimal, printed: Decimal, tolerance: Decimal, describe: str):
+        """Record the outcome for the quality page; an error unless it passes or an erratum explains it."""
         fid = row["figure_id"]
         ok = abs(computed - printed) <= tolerance
         erratum = self.ctx.errata.get((self.type, fid))
@@ -231,67 +245,61 @@ class ErratumAwareCheck(PortalCheck):
                 "describe": describe,
             }
         )
-        if erratum is not None:
-            self.ctx.used_errata.add((self.type, fid))
-            if ok:
-                yield cell_error(
-                    row["_n"],
-                    field_name,
-                    row["value_as_printed"],
-                    f"errata.yaml records {erratum.get('id')!r} for {fid}, but the check now passes: remove the erratum",
-                )
-                return
-            recorded = units.parse_printed_number(str(erratum.get("computed", "")))
-            f = units.factor(row["printed_unit"], row["unit"]) or Decimal(1)
-            if recorded is None or abs(recorded * f - computed) > tolerance:
-                yield cell_error(
-                    row["_n"],
-                    field_name,
-                    row["value_as_printed"],
-                    f"errata.yaml {erratum.get('id')!r} says the parts give {erratum.get('computed')!r}, but they give {fmt(computed / f)} ({describe})",
-                )
-            return
-        if not ok:
-            yield cell_error(
-                row["_n"],
-                field_name,
-                row["value_as_printed"],
-                f"{describe}: printed {row['value_as_printed']}, computed {fmt(computed)} {row['unit']}; fix the data or record the source's error in errata.yaml (check {self.type}, figure_id {fid})",
+        note = self.verdict(row, erratum, ok, computed, tolerance, describe) if erratum is not None or not ok else ""
+        if note:
+            yield self.Error.at(row, "value", note)
+
+    def verdict(self, row, erratum: dict | None, ok: bool, computed: Decimal, tolerance: Decimal, describe: str) -> str:
+        fid = row["figure_id"]
+        if erratum is None:
+            return (
+                f"{describe}: printed {row['value_as_printed']}, computed {fmt(computed)} {row['unit']}; "
+                f"fix the data or record the source's error in errata.yaml (check {self.type}, figure_id {fid})"
             )
+        self.ctx.used_errata.add((self.type, fid))
+        if ok:
+            return f"errata.yaml records {erratum.get('id')!r} for {fid}, but the check now passes: remove the erratum"
+        recorded = units.parse_printed_number(str(erratum.get("computed", "")))
+        f = units.factor(row["printed_unit"], row["unit"]) or Decimal(1)
+        if recorded is None or abs(recorded * f - computed) > tolerance:
+            return (
+                f"errata.yaml {erratum.get('id')!r} says the parts give {erratum.get('computed')!r}, "
+                f"but they give {fmt(computed / f)} ({describe})"
+            )
+        return ""
 
 
 class PartOfTotalCheck(ErratumAwareCheck):
     """Parts add up to the printed total they name in part_of (to half a unit of the last printed digit)."""
 
     type = "part-of-total"
+    Error = error_type(type, "Part of total", "The parts of a printed total do not add up to it, and no erratum says so.")
+    Errors = [Error]
 
     def validate_row(self, row):
         return iter(())
 
     def validate_end(self):
         for fid, (family, row) in sorted(self.ctx.index.items()):
-            if family != self.family:
-                continue
-            parts = self.ctx.parts_of(fid)
-            if not parts:
-                continue
+            parts = self.ctx.parts_of(fid) if family == self.family else []
             values = [exact_value(p) for p in parts]
             total = exact_value(row)
-            if total is None or any(v is None for v in values):
-                continue  # reported by value-conversion
+            if not parts or total is None or any(v is None for v in values):
+                continue  # no parts, or a conversion that value-conversion reports
             tolerance = max(half_unit(r) for r in parts + [row])
-            yield from self.judge(row, sum(values), total, tolerance, "value", f"sum of {len(parts)} parts")
+            yield from self.judge(row, sum(values), total, tolerance, f"sum of {len(parts)} parts")
 
 
 class RatioCheck(ErratumAwareCheck):
     """A printed share equals 100 × numerator / denominator (to half a unit of its last digit)."""
 
     type = "ratio"
+    Error = error_type(type, "Ratio", "A printed share is not numerator / denominator, and no erratum says so.")
+    Errors = [Error]
 
     def validate_row(self, row):
-        ratio = row.get("ratio_of") or ""
-        ids = ratio.split("/")
-        if len(ids) != 2 or not all(i in self.ctx.index for i in ids):
+        ids = self.ctx.ratio_ids(row.get("ratio_of") or "")
+        if not ids:
             return
         num, den = (exact_value(self.ctx.index[i][1]) for i in ids)
         share = exact_value(row)
@@ -299,7 +307,7 @@ class RatioCheck(ErratumAwareCheck):
             return
         computed = Decimal(100) * num / den if row["unit"] == "%" else num / den
         row = {**row, "_n": row.row_number}
-        yield from self.judge(row, computed, share, half_unit(row) + Decimal("1e-9"), "value", f"{ids[0]} / {ids[1]}")
+        yield from self.judge(row, computed, share, half_unit(row) + Decimal("1e-9"), f"{ids[0]} / {ids[1]}")
 
 
 ROW_CHECKS = (
@@ -313,15 +321,10 @@ ROW_CHECKS = (
     RatioCheck,
 )
 END_CHECKS = (PartOfTotalCheck,)
-CHECK_TYPES = tuple(c.type for c in ROW_CHECKS + END_CHECKS)
 
 
 def checks_for(family: str, letter: str, ctx: CheckContext) -> list[Check]:
-    made = []
-    for cls in ROW_CHECKS + END_CHECKS:
-        check = cls.make(ctx)
-        check.family = family
-        if cls is FigureIdCheck:
-            check.letter = letter
-        made.append(check)
-    return made
+    """Every project check, set up for one figure resource of one package."""
+    return [FigureIdCheck(ctx=ctx, family=family, letter=letter)] + [
+        cls(ctx=ctx, family=family) for cls in ROW_CHECKS + END_CHECKS if cls is not FigureIdCheck
+    ]

@@ -195,21 +195,61 @@ def registered_poor(pkg: ValidPackage, jurisdiction: str) -> dict | None:
     return rows[0] if rows else None
 
 
+def document_entry(pkg: ValidPackage, regions: dict) -> dict:
+    """The document's row, with its package and a short name for chart titles and lists (jurisdiction, period)."""
+    doc = pkg.document
+    name = regions.get(doc["region_id"], {}).get("name_zh", doc["region_id"])
+    return {**doc, "package": pkg, "short_zh": f"{name}（{doc['period_start']}—{doc['period_end']}）"}
+
+
+def village_mentions_in(tables: dict, regions: dict) -> dict[str, list[tuple[str, dict]]]:
+    """Villages named in an exit schedule's list of names, by region id."""
+    names = {r["name_zh"]: rid for rid, r in regions.items() if r["level"] == "village"}
+    mentions = defaultdict(list)
+    for row in tables.get("exit_schedules", []):
+        for name in re.split(r"[、,，\s]+", row.get("village_names_zh") or ""):
+            if name in names:
+                mentions[names[name]].append(("exit_schedules", row))
+    return dict(mentions)
+
+
+def headline_and_comparison(pkg: ValidPackage, doc: dict, regions: dict) -> tuple[dict, dict]:
+    """The home page's headline figures and the comparison page's row for one document."""
+    inv = grand_total_investment(pkg.tables.get("investments", []))
+    exits = {
+        u: planned_exits(pkg.tables.get("exit_schedules", []), u, doc["region_id"])
+        for u in ("person", "household", "village", "township", "county")
+    }
+    poor = registered_poor(pkg, doc["region_id"])
+    by_cat = [
+        r
+        for r in pkg.tables.get("investments", [])
+        if r["breakdown"] == "by_category" and r["metric"] == "amount" and not r["is_total"]
+    ]
+    cat_total = sum(exact(r) for r in by_cat)
+    comparison = {
+        "doc": doc,
+        "region": regions.get(doc["region_id"]),
+        "investment": inv,
+        "poor": poor,
+        "per_person": (exact(inv) * 10000 / exact(poor)) if inv and poor else None,  # 万元 -> 元 per person
+        "category_shares": [(r["category_zh"], r["category_en"], exact(r) * 100 / cat_total) for r in by_cat]
+        if cat_total
+        else [],
+        "exit_persons": exits["person"],
+        "exit_villages": exits["village"],
+    }
+    return {"doc": doc, "investment": inv, "exits": exits, "poor": poor}, comparison
+
+
 def run(corpus: Corpus, report: ValidationReport) -> Derived:
     documents, regions, children = {}, {}, defaultdict(list)
     tables: dict[str, list[dict]] = defaultdict(list)
-    datasets, region_figures, village_mentions = [], defaultdict(list), defaultdict(list)
+    datasets, region_figures = [], defaultdict(list)
     for pkg in report.packages:
         for row in pkg.tables["regions"]:
             regions.setdefault(row["region_id"], row)
-        name = regions.get(pkg.document["region_id"], {}).get("name_zh", pkg.document["region_id"])
-        # a short name for chart titles and lists: jurisdiction and period
-        doc = {
-            **pkg.document,
-            "package": pkg,
-            "short_zh": f"{name}（{pkg.document['period_start']}—{pkg.document['period_end']}）",
-        }
-        documents[pkg.id] = doc
+        documents[pkg.id] = doc = document_entry(pkg, regions)
         for res in pkg.descriptor["resources"]:
             tables[res["name"]].extend(pkg.tables[res["name"]])
         for fam in families.FIGURES:
@@ -221,50 +261,7 @@ def run(corpus: Corpus, report: ValidationReport) -> Derived:
     for rid, row in sorted(regions.items()):
         if row.get("parent_id") and row["parent_id"] in regions:
             children[row["parent_id"]].append(rid)
-    names = {r["name_zh"]: rid for rid, r in regions.items() if r["level"] == "village"}
-    for row in tables.get("exit_schedules", []):
-        for name in re.split(r"[、,，\s]+", row.get("village_names_zh") or ""):
-            if name in names:
-                village_mentions[names[name]].append(("exit_schedules", row))
-
-    headline, comparison = [], []
-    for pkg in report.packages:
-        doc = documents[pkg.id]
-        inv = grand_total_investment(pkg.tables.get("investments", []))
-        exits = {
-            u: planned_exits(pkg.tables.get("exit_schedules", []), u, doc["region_id"])
-            for u in ("person", "household", "village", "township", "county")
-        }
-        poor = registered_poor(pkg, doc["region_id"])
-        headline.append({"doc": doc, "investment": inv, "exits": exits, "poor": poor})
-        by_cat = [
-            r
-            for r in pkg.tables.get("investments", [])
-            if r["breakdown"] == "by_category" and r["metric"] == "amount" and not r["is_total"]
-        ]
-        cat_total = sum(exact(r) for r in by_cat)
-        comparison.append(
-            {
-                "doc": doc,
-                "region": regions.get(doc["region_id"]),
-                "investment": inv,
-                "poor": poor,
-                "per_person": (exact(inv) * 10000 / exact(poor)) if inv and poor else None,  # 万元 -> 元 per person
-                "category_shares": [(r["category_zh"], r["category_en"], exact(r) * 100 / cat_total) for r in by_cat]
-                if cat_total
-                else [],
-                "exit_persons": exits["person"],
-                "exit_villages": exits["village"],
-            }
-        )
-
-    errata, checks = [], []
-    for pkg in report.packages:
-        for e in pkg.errata:
-            errata.append({**e, "doc_id": pkg.id})
-        for r in pkg.results:
-            checks.append({**r, "doc_id": pkg.id})
-
+    pairs = [headline_and_comparison(pkg, documents[pkg.id], regions) for pkg in report.packages]
     return Derived(
         corpus=corpus,
         report=report,
@@ -273,12 +270,12 @@ def run(corpus: Corpus, report: ValidationReport) -> Derived:
         children=dict(children),
         datasets=datasets,
         region_figures=dict(region_figures),
-        village_mentions=dict(village_mentions),
+        village_mentions=village_mentions_in(tables, regions),
         tables=dict(tables),
-        headline=headline,
-        comparison=comparison,
-        errata=errata,
-        checks=checks,
+        headline=[h for h, _ in pairs],
+        comparison=[c for _, c in pairs],
+        errata=[{**e, "doc_id": pkg.id} for pkg in report.packages for e in pkg.errata],
+        checks=[{**r, "doc_id": pkg.id} for pkg in report.packages for r in pkg.results],
         counts=[package_counts(pkg, documents[pkg.id]) for pkg in report.packages],
     )
 

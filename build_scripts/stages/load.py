@@ -116,6 +116,37 @@ def safe_resource_path(raw, pkg_dir: Path) -> tuple[Path | None, str]:
     return resolved, ""
 
 
+def resource_entry(
+    res, where: str, pkg_dir: Path, declared: set, settings: Settings, problems: list[Problem]
+) -> tuple[Path | None, str, str]:
+    """(path, "", "") for a resource the build can read; else (None, the descriptor key, why not), or
+    (None, "", "") when its file's problem is already in `problems`.
+
+    A name is added to `declared` as soon as it is known, so that a missing resource is reported only
+    when it was not declared at all (a declared but broken one is reported where it breaks)."""
+    if not isinstance(res, dict):
+        return None, where, "a resource must be a mapping"
+    name = res.get("name")
+    if not isinstance(name, str) or name not in families.BY_NAME:  # a YAML list here is unhashable
+        return None, f"{where}/name", f"unknown resource {name!r}; expected one of {', '.join(families.BY_NAME)}"
+    if name in declared:
+        return None, f"{where}/name", f"resource {name!r} is declared twice"
+    declared.add(name)
+    path, why = safe_resource_path(res.get("path"), pkg_dir)
+    if path is None:
+        return None, f"{where}/path", why
+    if not path.is_file():
+        return None, f"{where}/path", f"resource file {res.get('path')} does not exist"
+    # frictionless would strip a BOM silently and report bad bytes or empty files without a row
+    if read_text(path, settings, problems) is None:
+        return None, "", ""
+    schema_ref = res.get("schema")
+    m = SCHEMA_REF_RE.match(schema_ref) if isinstance(schema_ref, str) else None
+    if not m or m.group(1) != name:
+        return None, f"{where}/schema", f"schema must be the shared ../schemas/{name}.schema.yaml"
+    return path, "", ""
+
+
 def load_package(desc_path: Path, schemas: dict, settings: Settings, problems: list[Problem]) -> DataPackage | None:
     pkg_dir = desc_path.parent
     rel = settings.rel(desc_path)
@@ -127,52 +158,23 @@ def load_package(desc_path: Path, schemas: dict, settings: Settings, problems: l
         return None
     resources, paths, declared = [], {}, set()
     for i, res in enumerate(raw["resources"]):
-        where = f"resources/{i}"
-        if not isinstance(res, dict):
-            problems.append(Problem(rel, None, where, "a resource must be a mapping"))
-            continue
-        name = res.get("name")
-        if not isinstance(name, str) or name not in families.BY_NAME:  # a YAML list here is unhashable
-            problems.append(
-                Problem(rel, None, f"{where}/name", f"unknown resource {name!r}; expected one of {', '.join(families.BY_NAME)}")
-            )
-            continue
-        if name in declared:
-            problems.append(Problem(rel, None, f"{where}/name", f"resource {name!r} is declared twice"))
-            continue
-        declared.add(name)
-        path, why = safe_resource_path(res.get("path"), pkg_dir)
-        if path is None:
-            problems.append(Problem(rel, None, f"{where}/path", why))
-            continue
-        if not path.is_file():
-            problems.append(Problem(rel, None, f"{where}/path", f"resource file {res.get('path')} does not exist"))
-            continue
-        # frictionless would strip a BOM silently and report bad bytes or empty files without a row
-        if read_text(path, settings, problems) is None:
-            continue
-        schema_ref = res.get("schema")
-        m = SCHEMA_REF_RE.match(schema_ref) if isinstance(schema_ref, str) else None
-        if not m or m.group(1) != name:
-            problems.append(Problem(rel, None, f"{where}/schema", f"schema must be the shared ../schemas/{name}.schema.yaml"))
-            continue
-        if name not in schemas:
-            continue
-        paths[name] = path
-        resources.append({**res, "schema": schemas[name]})
+        path, key, why = resource_entry(res, f"resources/{i}", pkg_dir, declared, settings, problems)
+        if key:
+            problems.append(Problem(rel, None, key, why))
+        elif path is not None and res["name"] in schemas:
+            paths[res["name"]] = path
+            resources.append({**res, "schema": schemas[res["name"]]})
     for required in ("documents", "regions"):
         if required not in declared:  # a declared but broken resource is reported where it breaks
             problems.append(Problem(rel, None, "resources", f"the package has no {required!r} resource"))
-    errata = read_optional_list(pkg_dir / "errata.yaml", settings, problems)
-    ignore = read_optional_list(pkg_dir / "ignore.yaml", settings, problems)
     return DataPackage(
         id=pkg_dir.name,
         dir=pkg_dir,
         descriptor_path=desc_path,
         descriptor={**raw, "resources": resources},
         resource_paths=paths,
-        errata=errata,
-        ignore=ignore,
+        errata=read_optional_list(pkg_dir / "errata.yaml", settings, problems),
+        ignore=read_optional_list(pkg_dir / "ignore.yaml", settings, problems),
     )
 
 

@@ -279,7 +279,8 @@ def region_problems(packages: list[ValidPackage], rel) -> list[Problem]:
                         rel(pkg.resource_paths["regions"]),
                         row["_n"],
                         "region_id",
-                        f"region {row['region_id']} differs from its row in package {first[1].id} (name, level, parent and code must agree)",
+                        f"region {row['region_id']} differs from its row in package {first[1].id} "
+                        "(name, level, parent and code must agree)",
                     )
                 )
         # a region above itself would send every walk up or down the tree round forever
