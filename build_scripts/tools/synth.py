@@ -11,7 +11,7 @@ errata.yaml as real documents do. Texts and names are marked as synthetic: they 
 
 Deterministic: the same N and seed give byte-identical files.
 
-    python -m build_scripts.synth --documents 50 --out /tmp/synth   # writes /tmp/synth/{datasets,sources}
+    python -m build_scripts.tools.synth --documents 50 --out /tmp/synth   # writes /tmp/synth/{datasets,sources}
 """
 
 from __future__ import annotations
@@ -373,85 +373,85 @@ def split(total: int, parts: int, rng: random.Random, minimum: int = 0) -> list[
     return [b - a + minimum for a, b in zip([0, *cuts], [*cuts, rest])]
 
 
-def write_document(i: int, datasets: Path, sources: Path, rng: random.Random) -> str:
-    doc_id = f"synth-{i + 1:03d}"
-    prefecture, county, townships = regions_for(i)
-    start = 2016 + i % 3
-    end = 2020
-    years = list(range(start, end + 1))
-    title = f"{county['name_zh']}脱贫攻坚规划（{start}—{end}年）"
-    d = Document(doc_id)
-    cid = county["region_id"]
-    d.line(title)
-    d.line("（样例文本：由 portal bench 生成的合成文件，用于测量构建性能，不是真实的政府文件。）")
+@dataclass(frozen=True)
+class Plan:
+    """What document number i is about: its id, places and period."""
 
-    # chapter 1: baselines, county totals with township parts
+    i: int
+    doc_id: str
+    prefecture: dict
+    county: dict
+    townships: list[dict]
+    start: int
+    end: int = 2020
+
+    @classmethod
+    def of(cls, i: int) -> Plan:
+        prefecture, county, townships = regions_for(i)
+        return cls(i, f"synth-{i + 1:03d}", prefecture, county, townships, start=2016 + i % 3)
+
+    @property
+    def cid(self) -> str:
+        return self.county["region_id"]
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.start, self.end + 1))
+
+    @property
+    def title(self) -> str:
+        return f"{self.county['name_zh']}脱贫攻坚规划（{self.start}—{self.end}年）"
+
+    @property
+    def title_en(self) -> str:
+        return f"{self.county['name_en']} Poverty Alleviation Plan ({self.start}–{self.end}), synthetic"
+
+
+# --- chapter 1: baselines, county totals with township parts ------------------------------------------
+
+POOR_PERSONS = ("建档立卡贫困人口", "Registered poor population")
+POOR_HOUSEHOLDS = ("建档立卡贫困户", "Registered poor households")
+POOR_VILLAGES = ("贫困村", "Poor villages")
+INCIDENCE = ("贫困发生率", "Poverty incidence")
+REDUCED = ("累计减少贫困人口", "Reduction of the poor population")
+
+
+def baseline(d: Document, sec: str, region: str, printed: str, unit: str, indicator, when, **extra) -> tuple[str, dict]:
+    """A baselines figure; `when` is (kind, reference_year, reference_period)."""
+    kind, year, period = when
+    return d.figure(
+        "baselines",
+        printed,
+        unit,
+        unit,
+        1,
+        region_id=region,
+        section_zh=sec,
+        kind=kind,
+        reference_year=year,
+        reference_period=period,
+        indicator_zh=indicator[0],
+        indicator_en=indicator[1],
+        **extra,
+    )
+
+
+def chapter_baselines(d: Document, plan: Plan, rng: random.Random) -> tuple[int, list[int]]:
+    """The county's poor population, households, villages and incidence, then each township's part."""
     sec = "第一章 基本情况"
     d.line(sec)
-    persons = [rng.randint(800, 9000) for _ in townships]
-    villages = [rng.randint(2, 12) for _ in townships]
+    persons = [rng.randint(800, 9000) for _ in plan.townships]
+    villages = [rng.randint(2, 12) for _ in plan.townships]
     poor_total = sum(persons)
     households = poor_total // 3 + rng.randint(0, 50)
-    base_year = start - 1
-    b_persons = d.figure(
-        "baselines",
-        f"{poor_total:,}" if i % 4 == 0 else str(poor_total),
-        "人",
-        "人",
-        1,
-        region_id=cid,
-        section_zh=sec,
-        kind="status",
-        reference_year=base_year,
-        reference_period="",
-        indicator_zh="建档立卡贫困人口",
-        indicator_en="Registered poor population",
-        is_total="true",
-    )
-    b_households = d.figure(
-        "baselines",
-        str(households),
-        "户",
-        "户",
-        1,
-        region_id=cid,
-        section_zh=sec,
-        kind="status",
-        reference_year=base_year,
-        reference_period="",
-        indicator_zh="建档立卡贫困户",
-        indicator_en="Registered poor households",
-    )
-    b_villages = d.figure(
-        "baselines",
-        str(sum(villages)),
-        "个",
-        "个",
-        1,
-        region_id=cid,
-        section_zh=sec,
-        kind="status",
-        reference_year=base_year,
-        reference_period="",
-        indicator_zh="贫困村",
-        indicator_en="Poor villages",
-        is_total="true",
-    )
+    base_year = plan.start - 1
+    when = ("status", base_year, "")
+    printed_total = f"{poor_total:,}" if plan.i % 4 == 0 else str(poor_total)
+    b_persons = baseline(d, sec, plan.cid, printed_total, "人", POOR_PERSONS, when, is_total="true")
+    b_households = baseline(d, sec, plan.cid, str(households), "户", POOR_HOUSEHOLDS, when)
+    b_villages = baseline(d, sec, plan.cid, str(sum(villages)), "个", POOR_VILLAGES, when, is_total="true")
     incidence = Decimal(rng.randint(30, 250)) / 10
-    b_incidence = d.figure(
-        "baselines",
-        fmt(incidence),
-        "%",
-        "%",
-        1,
-        region_id=cid,
-        section_zh=sec,
-        kind="status",
-        reference_year=base_year,
-        reference_period="",
-        indicator_zh="贫困发生率",
-        indicator_en="Poverty incidence",
-    )
+    b_incidence = baseline(d, sec, plan.cid, fmt(incidence), "%", INCIDENCE, when)
     d.line(
         f"截至{base_year}年底，全县共有建档立卡贫困人口",
         b_persons,
@@ -463,333 +463,245 @@ def write_document(i: int, datasets: Path, sources: Path, rng: random.Random) ->
         b_incidence,
         "。",
     )
-    for t, p, v in zip(townships, persons, villages):
-        tp = d.figure(
-            "baselines",
-            str(p),
-            "人",
-            "人",
-            1,
-            region_id=t["region_id"],
-            section_zh=sec,
-            kind="status",
-            reference_year=base_year,
-            reference_period="",
-            indicator_zh="建档立卡贫困人口",
-            indicator_en="Registered poor population",
-            part_of=b_persons[1]["figure_id"],
-        )
-        tv = d.figure(
-            "baselines",
-            str(v),
-            "个",
-            "个",
-            1,
-            region_id=t["region_id"],
-            section_zh=sec,
-            kind="status",
-            reference_year=base_year,
-            reference_period="",
-            indicator_zh="贫困村",
-            indicator_en="Poor villages",
-            part_of=b_villages[1]["figure_id"],
-        )
+    for t, p, v in zip(plan.townships, persons, villages):
+        tp = baseline(d, sec, t["region_id"], str(p), "人", POOR_PERSONS, when, part_of=b_persons[1]["figure_id"])
+        tv = baseline(d, sec, t["region_id"], str(v), "个", POOR_VILLAGES, when, part_of=b_villages[1]["figure_id"])
         d.line(f"其中{t['name_zh']}贫困人口", tp, "，贫困村", tv, "。")
-    reduced = d.figure(
-        "baselines",
-        str(rng.randint(2000, 20000)),
-        "人",
-        "人",
-        1,
-        region_id=cid,
-        section_zh=sec,
-        kind="achievement",
-        reference_year="",
-        reference_period=f"{start - 5}-{start - 1}",
-        indicator_zh="累计减少贫困人口",
-        indicator_en="Reduction of the poor population",
-    )
+    period = f"{plan.start - 5}-{plan.start - 1}"
+    reduced = baseline(d, sec, plan.cid, str(rng.randint(2000, 20000)), "人", REDUCED, ("achievement", "", period))
     d.line("“十二五”期间，全县累计减少贫困人口", reduced, "。")
+    return poor_total, villages
 
-    # chapter 2: targets
+
+# --- chapter 2: targets -------------------------------------------------------------------------------
+
+ALL_LIFTED = ("综合", "Overall", "建档立卡贫困人口全部脱贫", "Registered poor population lifted out of poverty", "=", "人")
+
+
+def target_figure(d: Document, sec: str, plan: Plan, printed: str, target: tuple) -> tuple[str, dict]:
+    """A targets figure; `target` is (sector_zh, sector_en, indicator_zh, indicator_en, comparator, unit)."""
+    sector_zh, sector_en, ind_zh, ind_en, comparator, unit = target
+    return d.figure(
+        "targets",
+        printed,
+        unit,
+        unit,
+        1,
+        region_id=plan.cid,
+        section_zh=sec,
+        sector_zh=sector_zh,
+        sector_en=sector_en,
+        indicator_zh=ind_zh,
+        indicator_en=ind_en,
+        target_year=plan.end,
+        comparator=comparator,
+    )
+
+
+def target_value(ind_zh: str, rng: random.Random) -> Decimal:
+    value = {"贫困发生率": Decimal(rng.randint(5, 29)) / 10}.get(ind_zh, Decimal(rng.randint(850, 1000)) / 10)
+    if "增长" in ind_zh:
+        value = Decimal(rng.randint(80, 140)) / 10
+    return value
+
+
+def chapter_targets(d: Document, plan: Plan, rng: random.Random, poor_total: int) -> None:
     sec = "第二章 目标任务"
     d.line(sec)
-    for sector_zh, sector_en, ind_zh, ind_en, comparator, unit, (before, after) in TARGETS:
-        value = {"贫困发生率": Decimal(rng.randint(5, 29)) / 10}.get(ind_zh, Decimal(rng.randint(850, 1000)) / 10)
-        if "增长" in ind_zh:
-            value = Decimal(rng.randint(80, 140)) / 10
-        fig = d.figure(
-            "targets",
-            fmt(value),
-            unit,
-            unit,
-            1,
-            region_id=cid,
-            section_zh=sec,
-            sector_zh=sector_zh,
-            sector_en=sector_en,
-            indicator_zh=ind_zh,
-            indicator_en=ind_en,
-            target_year=end,
-            comparator=comparator,
-        )
+    for *target, (before, after) in TARGETS:
+        fig = target_figure(d, sec, plan, fmt(target_value(target[2], rng)), tuple(target))
         d.line(before, fig, after)
-    fig = d.figure(
-        "targets",
-        str(poor_total),
-        "人",
-        "人",
-        1,
-        region_id=cid,
-        section_zh=sec,
-        sector_zh="综合",
-        sector_en="Overall",
-        indicator_zh="建档立卡贫困人口全部脱贫",
-        indicator_en="Registered poor population lifted out of poverty",
-        target_year=end,
-        comparator="=",
-    )
-    d.line(f"到{end}年，现行标准下", fig, "建档立卡贫困人口全部脱贫。")
+    fig = target_figure(d, sec, plan, str(poor_total), ALL_LIFTED)
+    d.line(f"到{plan.end}年，现行标准下", fig, "建档立卡贫困人口全部脱贫。")
 
-    # chapter 3: exit schedules by year, a multi-year total, township villages
-    sec = "第三章 脱贫退出计划"
-    d.line(sec)
-    total = d.figure(
+
+# --- chapter 3: exit schedules by year, a multi-year total, township villages -------------------------
+
+EXITS = {  # unit_counted -> unit, indicator_zh, indicator_en
+    "person": ("人", "计划脱贫人口", "Planned exits of poor persons"),
+    "household": ("户", "计划脱贫户", "Planned exits of poor households"),
+    "village": ("个", "计划退出贫困村", "Planned exits of poor villages"),
+}
+
+
+def exit_figure(d: Document, sec: str, region: str, year, counted: str, number: int, **extra) -> tuple[str, dict]:
+    unit, ind_zh, ind_en = EXITS[counted]
+    return d.figure(
         "exit_schedules",
-        str(poor_total),
-        "人",
-        "人",
+        str(number),
+        unit,
+        unit,
         1,
-        region_id=cid,
+        region_id=region,
         section_zh=sec,
-        year="",
-        unit_counted="person",
+        year=year,
+        unit_counted=counted,
         status="planned",
         village_names_zh="",
-        indicator_zh="计划脱贫人口",
-        indicator_en="Planned exits of poor persons",
-        is_total="true",
+        indicator_zh=ind_zh,
+        indicator_en=ind_en,
+        **extra,
     )
-    d.line(f"{start}—{end}年，全县计划脱贫", total, "。")
+
+
+def chapter_exits(d: Document, plan: Plan, rng: random.Random, poor_total: int, villages: list[int]) -> None:
+    sec = "第三章 脱贫退出计划"
+    d.line(sec)
+    total = exit_figure(d, sec, plan.cid, "", "person", poor_total, is_total="true")
+    d.line(f"{plan.start}—{plan.end}年，全县计划脱贫", total, "。")
+    years = plan.years
     by_year = split(poor_total, len(years), rng, minimum=50)
     village_years = split(sum(villages), len(years), rng)
     for y, n, v in zip(years, by_year, village_years):
-        p = d.figure(
-            "exit_schedules",
-            str(n),
-            "人",
-            "人",
-            1,
-            region_id=cid,
-            section_zh=sec,
-            year=y,
-            unit_counted="person",
-            status="planned",
-            village_names_zh="",
-            indicator_zh="计划脱贫人口",
-            indicator_en="Planned exits of poor persons",
-            part_of=total[1]["figure_id"],
-        )
-        h = d.figure(
-            "exit_schedules",
-            str(max(1, n // 3)),
-            "户",
-            "户",
-            1,
-            region_id=cid,
-            section_zh=sec,
-            year=y,
-            unit_counted="household",
-            status="planned",
-            village_names_zh="",
-            indicator_zh="计划脱贫户",
-            indicator_en="Planned exits of poor households",
-        )
+        p = exit_figure(d, sec, plan.cid, y, "person", n, part_of=total[1]["figure_id"])
+        h = exit_figure(d, sec, plan.cid, y, "household", max(1, n // 3))
         if v:
-            vv = d.figure(
-                "exit_schedules",
-                str(v),
-                "个",
-                "个",
-                1,
-                region_id=cid,
-                section_zh=sec,
-                year=y,
-                unit_counted="village",
-                status="planned",
-                village_names_zh="",
-                indicator_zh="计划退出贫困村",
-                indicator_en="Planned exits of poor villages",
-            )
-            d.line(f"{y}年计划脱贫", p, "、", h, "，退出贫困村", vv, "。")
+            d.line(f"{y}年计划脱贫", p, "、", h, "，退出贫困村", exit_figure(d, sec, plan.cid, y, "village", v), "。")
         else:
             d.line(f"{y}年计划脱贫", p, "、", h, "。")
-    for t, v in zip(townships, villages):
-        y = years[len(years) // 2]
-        tv = d.figure(
-            "exit_schedules",
-            str(v),
-            "个",
-            "个",
-            1,
-            region_id=t["region_id"],
-            section_zh=sec,
-            year=y,
-            unit_counted="village",
-            status="planned",
-            village_names_zh="",
-            indicator_zh="计划退出贫困村",
-            indicator_en="Planned exits of poor villages",
-        )
-        d.line(f"{y}年{t['name_zh']}计划退出贫困村", tv, "。")
+    y = years[len(years) // 2]
+    for t, v in zip(plan.townships, villages):
+        d.line(f"{y}年{t['name_zh']}计划退出贫困村", exit_figure(d, sec, t["region_id"], y, "village", v), "。")
 
-    # chapter 4: investments, a total in 亿元 and its parts by category in 万元, each with its share
+
+# --- chapter 4: investments, a total in 亿元 and its parts by category in 万元, each with its share -----
+
+
+def investment(d: Document, dims: dict, printed: str, units: tuple, metric: str, indicator, **extra) -> tuple[str, dict]:
+    """An investments figure; `units` is (printed_unit, unit, scale), `dims` what investment_dims gives."""
+    printed_unit, unit, scale = units
+    return d.figure(
+        "investments",
+        printed,
+        printed_unit,
+        unit,
+        scale,
+        metric=metric,
+        indicator_zh=indicator[0],
+        indicator_en=indicator[1],
+        **dims,
+        **extra,
+    )
+
+
+def investment_dims(sec: str, cid: str, breakdown: str, category: tuple[str, str]) -> dict:
+    return {
+        "region_id": cid,
+        "section_zh": sec,
+        "breakdown": breakdown,
+        "category_zh": category[0],
+        "category_en": category[1],
+        "funding_source_zh": "",
+        "funding_source_en": "",
+        "year": "",
+        "project_zh": "",
+        "project_en": "",
+    }
+
+
+def category_line(d: Document, sec: str, cid: str, category: tuple[str, str], amount: int, printed_total: int, total_id: str):
+    """A category's amount (a part of the total) and its share of the printed total, on one line."""
+    cat_zh, cat_en = category
+    dims = investment_dims(sec, cid, "by_category", category)
+    a = investment(
+        d, dims, str(amount), ("万元", "万元", 1), "amount", (f"{cat_zh}投资", f"{cat_en} investment"), part_of=total_id
+    )
+    share = (Decimal(100) * amount / printed_total).quantize(Decimal("0.01"))
+    indicator = (f"{cat_zh}投资占比", f"Share of {cat_en.lower()}")
+    s = investment(d, dims, fmt(share), ("%", "%", 1), "share", indicator, ratio_of=f"{a[1]['figure_id']}/{total_id}")
+    d.line(f"{cat_zh}投资", a, "，占总投资的", s, "；")
+
+
+def chapter_investments(d: Document, plan: Plan, rng: random.Random) -> list[dict]:
+    """The investments chapter; returns the document's errata (every third document in ten prints a total off its parts)."""
     sec = "第四章 投资估算"
     d.line(sec)
     amounts = [rng.randint(800, 60000) for _ in CATEGORIES]
     parts_sum = sum(amounts)
     printed_total = parts_sum
-    erratum = i % 10 == 3
+    erratum = plan.i % 10 == 3
     if erratum:  # the source's own inconsistency: the printed total is a little off its parts
         printed_total = next(parts_sum + k for k in range(1, 10) if (parts_sum + k) % 10)
     total_yi = Decimal(printed_total) / 10000
-    inv_total = d.figure(
-        "investments",
-        fmt(total_yi),
-        "亿元",
-        "万元",
-        10000,
-        region_id=cid,
-        section_zh=sec,
-        breakdown="total",
-        category_zh="",
-        category_en="",
-        funding_source_zh="",
-        funding_source_en="",
-        year="",
-        project_zh="",
-        project_en="",
-        metric="amount",
-        indicator_zh="规划总投资",
-        indicator_en="Total planned investment",
-        is_total="true",
-    )
-    d.line("规划期内，全县脱贫攻坚总投资", inv_total, "，其中：")
-    for (cat_zh, cat_en), amount in zip(CATEGORIES, amounts):
-        common = {
-            "region_id": cid,
-            "section_zh": sec,
-            "breakdown": "by_category",
-            "category_zh": cat_zh,
-            "category_en": cat_en,
-            "funding_source_zh": "",
-            "funding_source_en": "",
-            "year": "",
-            "project_zh": "",
-            "project_en": "",
-        }
-        a = d.figure(
-            "investments",
-            str(amount),
-            "万元",
-            "万元",
-            1,
-            metric="amount",
-            indicator_zh=f"{cat_zh}投资",
-            indicator_en=f"{cat_en} investment",
-            part_of=inv_total[1]["figure_id"],
-            **common,
-        )
-        share = (Decimal(100) * amount / printed_total).quantize(Decimal("0.01"))
-        s = d.figure(
-            "investments",
-            fmt(share),
-            "%",
-            "%",
-            1,
-            metric="share",
-            indicator_zh=f"{cat_zh}投资占比",
-            indicator_en=f"Share of {cat_en.lower()}",
-            ratio_of=f"{a[1]['figure_id']}/{inv_total[1]['figure_id']}",
-            **common,
-        )
-        d.line(f"{cat_zh}投资", a, "，占总投资的", s, "；")
+    dims = investment_dims(sec, plan.cid, "total", ("", ""))
+    indicator = ("规划总投资", "Total planned investment")
+    total = investment(d, dims, fmt(total_yi), ("亿元", "万元", 10000), "amount", indicator, is_total="true")
+    d.line("规划期内，全县脱贫攻坚总投资", total, "，其中：")
+    for category, amount in zip(CATEGORIES, amounts):
+        category_line(d, sec, plan.cid, category, amount, printed_total, total[1]["figure_id"])
+    return [total_vs_categories(total[1], total_yi, Decimal(parts_sum) / 10000)] if erratum else []
 
-    # chapter 5: measures, some per township, some in scaled printed units
+
+def total_vs_categories(row: dict, total_yi: Decimal, parts_yi: Decimal) -> dict:
+    """The errata.yaml entry of a printed total its category parts do not add up to."""
+    return {
+        "id": "total-vs-categories",
+        "check": "part-of-total",
+        "figure_id": row["figure_id"],
+        "lines": f"{row['line_start']}-{row['line_start'] + len(CATEGORIES)}",
+        "printed": fmt(total_yi),
+        "computed": fmt(parts_yi),
+        "description_zh": f"分类投资合计{fmt(parts_yi)}亿元，与总投资{fmt(total_yi)}亿元不符（合成数据）",
+        "description_en": "The categories add up to a little less than the printed total (synthetic data)",
+    }
+
+
+# --- chapter 5: measures, some per township, some in scaled printed units -----------------------------
+
+
+def measure_printed(unit: str, scale: int, rng: random.Random) -> str:
+    """A measure's value as printed: in 万 or 千 units with decimals, kilometres with one decimal."""
+    if scale == 10000:
+        return fmt(Decimal(rng.randint(11, 299)) / 100)
+    if scale == 1000:
+        return fmt(Decimal(rng.randint(5, 200)) / 10)
+    if unit == "公里":
+        return fmt(Decimal(rng.randint(50, 3000)) / 10)
+    if unit == "个":
+        return str(rng.randint(5, 120))
+    return str(rng.randint(100, 5000))
+
+
+def measure_line(d: Document, plan: Plan, sec: str, k: int, measure: tuple, rng: random.Random) -> None:
+    sector_zh, sector_en, proj_zh, proj_en, ind_zh, ind_en, unit, printed_unit, scale, template = measure
+    printed = measure_printed(unit, scale, rng)
+    region = plan.townships[k % len(plan.townships)]["region_id"] if k % 4 == 3 else plan.cid
+    year = plan.years[k % len(plan.years)] if k % 3 == 0 else ""
+    fig = d.figure(
+        "measures",
+        printed,
+        printed_unit,
+        unit,
+        scale,
+        region_id=region,
+        section_zh=sec,
+        sector_zh=sector_zh,
+        sector_en=sector_en,
+        project_zh=proj_zh,
+        project_en=proj_en,
+        year=year,
+        status="achieved" if k % 5 == 4 else "planned",
+        indicator_zh=ind_zh,
+        indicator_en=ind_en,
+    )
+    before, after = template.split("{v}")
+    who = next((t["name_zh"] for t in plan.townships if t["region_id"] == region), "")
+    d.line(f"{year}年" if year else "", who, before, fig, after + "。")
+
+
+def chapter_measures(d: Document, plan: Plan, rng: random.Random) -> None:
     sec = "第五章 主要任务"
     d.line(sec)
-    for k, (sector_zh, sector_en, proj_zh, proj_en, ind_zh, ind_en, unit, printed_unit, scale, template) in enumerate(MEASURES):
-        if scale == 10000:
-            printed = fmt(Decimal(rng.randint(11, 299)) / 100)
-        elif scale == 1000:
-            printed = fmt(Decimal(rng.randint(5, 200)) / 10)
-        elif unit == "公里":
-            printed = fmt(Decimal(rng.randint(50, 3000)) / 10)
-        elif unit == "个":
-            printed = str(rng.randint(5, 120))
-        else:
-            printed = str(rng.randint(100, 5000))
-        region = townships[k % len(townships)]["region_id"] if k % 4 == 3 else cid
-        status = "achieved" if k % 5 == 4 else "planned"
-        year = years[k % len(years)] if k % 3 == 0 else ""
-        fig = d.figure(
-            "measures",
-            printed,
-            printed_unit,
-            unit,
-            scale,
-            region_id=region,
-            section_zh=sec,
-            sector_zh=sector_zh,
-            sector_en=sector_en,
-            project_zh=proj_zh,
-            project_en=proj_en,
-            year=year,
-            status=status,
-            indicator_zh=ind_zh,
-            indicator_en=ind_en,
-        )
-        before, after = template.split("{v}")
-        who = next((t["name_zh"] for t in townships if t["region_id"] == region), "")
-        d.line(f"{year}年" if year else "", who, before, fig, after + "。")
+    for k, measure in enumerate(MEASURES):
+        measure_line(d, plan, sec, k, measure, rng)
 
-    # files: source text, package, errata and ignore lists
-    source_file = f"{doc_id}.txt"
-    text = "\n".join(d.lines) + "\n"
-    (sources / source_file).write_text(text, encoding="utf-8")
-    pkg = datasets / doc_id
-    (pkg / "data").mkdir(parents=True, exist_ok=True)
-    names = ["documents", "regions"] + [f.name for f in families.FIGURES if d.rows[f.name]]
-    write_descriptor(
-        pkg, descriptor(doc_id, title, f"{county['name_en']} Poverty Alleviation Plan ({start}–{end}), synthetic", names)
-    )
-    write_csv(
-        pkg / "data" / "documents.csv",
-        schema_fields(datasets, "documents"),
-        [
-            {
-                "doc_id": doc_id,
-                "title_zh": title,
-                "title_en": f"{county['name_en']} Poverty Alleviation Plan ({start}–{end}), synthetic",
-                "title_status": "printed",
-                "region_id": cid,
-                "period_start": start,
-                "period_end": end,
-                "source_file": source_file,
-                "source_sha256": sha256_of(sources / source_file),
-                "notes": "Synthetic document generated by build_scripts/synth.py for `portal bench`; not a real plan.",
-            }
-        ],
-    )
-    regions = [PROVINCE, prefecture, county, *townships]
-    write_csv(
-        pkg / "data" / "regions.csv", schema_fields(datasets, "regions"), [{**r, "gb_code": "", "line": 1} for r in regions]
-    )
-    for fam in families.FIGURES:
-        if d.rows[fam.name]:
-            write_csv(pkg / "data" / f"{fam.name}.csv", schema_fields(datasets, fam.name), d.rows[fam.name])
-    last = len(d.lines)
-    ignore = [
+
+# --- files: source text, package, errata and ignore lists ---------------------------------------------
+
+
+def ignore_entries(last: int) -> list[dict]:
+    """The ignore list of every synthetic document: the years its lines print."""
+    return [
         {
             "lines": f"1-{last}",
             "pattern": r"(?:19|20)\d\d(?=年)",
@@ -798,24 +710,57 @@ def write_document(i: int, datasets: Path, sources: Path, rng: random.Random) ->
         },
         {"lines": f"1-{last}", "pattern": r"(?:19|20)\d\d(?=—)", "reason": "year", "note": "first year of a year range"},
     ]
-    (pkg / "ignore.yaml").write_text(yaml.safe_dump(ignore, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    errata = []
-    if erratum:
-        row = inv_total[1]
-        errata.append(
-            {
-                "id": "total-vs-categories",
-                "check": "part-of-total",
-                "figure_id": row["figure_id"],
-                "lines": f"{row['line_start']}-{row['line_start'] + len(CATEGORIES)}",
-                "printed": fmt(total_yi),
-                "computed": fmt(Decimal(parts_sum) / 10000),
-                "description_zh": f"分类投资合计{fmt(Decimal(parts_sum) / 10000)}亿元，与总投资{fmt(total_yi)}亿元不符（合成数据）",
-                "description_en": "The categories add up to a little less than the printed total (synthetic data)",
-            }
-        )
-    (pkg / "errata.yaml").write_text(yaml.safe_dump(errata, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return doc_id
+
+
+def write_yaml(path: Path, data: list) -> None:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def write_package(d: Document, plan: Plan, errata: list[dict], datasets: Path, sources: Path) -> None:
+    """The source text into sources/, the data package with its errata and ignore lists into datasets/."""
+    source_file = f"{plan.doc_id}.txt"
+    (sources / source_file).write_text("\n".join(d.lines) + "\n", encoding="utf-8")
+    pkg = datasets / plan.doc_id
+    (pkg / "data").mkdir(parents=True, exist_ok=True)
+    names = ["documents", "regions"] + [f.name for f in families.FIGURES if d.rows[f.name]]
+    write_descriptor(pkg, descriptor(plan.doc_id, plan.title, plan.title_en, names))
+    document = {
+        "doc_id": plan.doc_id,
+        "title_zh": plan.title,
+        "title_en": plan.title_en,
+        "title_status": "printed",
+        "region_id": plan.cid,
+        "period_start": plan.start,
+        "period_end": plan.end,
+        "source_file": source_file,
+        "source_sha256": sha256_of(sources / source_file),
+        "notes": "Synthetic document generated by build_scripts/synth.py for `portal bench`; not a real plan.",
+    }
+    write_csv(pkg / "data" / "documents.csv", schema_fields(datasets, "documents"), [document])
+    regions = [PROVINCE, plan.prefecture, plan.county, *plan.townships]
+    write_csv(
+        pkg / "data" / "regions.csv", schema_fields(datasets, "regions"), [{**r, "gb_code": "", "line": 1} for r in regions]
+    )
+    for fam in families.FIGURES:
+        if d.rows[fam.name]:
+            write_csv(pkg / "data" / f"{fam.name}.csv", schema_fields(datasets, fam.name), d.rows[fam.name])
+    write_yaml(pkg / "ignore.yaml", ignore_entries(len(d.lines)))
+    write_yaml(pkg / "errata.yaml", errata)
+
+
+def write_document(i: int, datasets: Path, sources: Path, rng: random.Random) -> str:
+    """Document number i: its text chapter by chapter (drawing from rng in that order), then its files."""
+    plan = Plan.of(i)
+    d = Document(plan.doc_id)
+    d.line(plan.title)
+    d.line("（样例文本：由 portal bench 生成的合成文件，用于测量构建性能，不是真实的政府文件。）")
+    poor_total, villages = chapter_baselines(d, plan, rng)
+    chapter_targets(d, plan, rng, poor_total)
+    chapter_exits(d, plan, rng, poor_total, villages)
+    errata = chapter_investments(d, plan, rng)
+    chapter_measures(d, plan, rng)
+    write_package(d, plan, errata, datasets, sources)
+    return plan.doc_id
 
 
 def generate(n: int, datasets: Path, sources: Path, seed: int = 0) -> list[str]:
@@ -827,7 +772,9 @@ def generate(n: int, datasets: Path, sources: Path, seed: int = 0) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m build_scripts.synth", description="write a synthetic corpus for benchmarks")
+    ap = argparse.ArgumentParser(
+        prog="python -m build_scripts.tools.synth", description="write a synthetic corpus for benchmarks"
+    )
     ap.add_argument("--documents", type=int, default=50)
     ap.add_argument("--out", type=Path, required=True, help="folder for datasets/ and sources/")
     ap.add_argument("--seed", type=int, default=0)
