@@ -25,12 +25,12 @@ def parse_lines(spec) -> tuple[int, int]:
     return int(a), int(b or a)
 
 
-def covered_spans(
-    pkg: DataPackage, lines: list[str], figures: bool = True, ignored: bool = True
-) -> dict[int, list[tuple[int, int]]]:
-    """Spans of each line explained by a figure row and/or by an ignore entry."""
-    spans: dict[int, list[tuple[int, int]]] = {}
-    for _, row in pkg.figures() if figures else ():
+Spans = dict[int, list[tuple[int, int]]]  # line number -> (start, end) offsets inside that line
+
+
+def figure_spans(pkg: DataPackage, lines: list[str], spans: Spans) -> None:
+    """Add where each figure row's value_as_printed stands on its lines (a value may run over several)."""
+    for _, row in pkg.figures():
         a, b = row["line_start"], row["line_end"]
         if a < 1 or b > len(lines) or b < a:
             continue
@@ -43,7 +43,11 @@ def covered_spans(
                 s, e = starts[k], starts[k] + len(lines[n - 1])
                 if i < e and j > s:
                     spans.setdefault(n, []).append((max(i, s) - s, min(j, e) - s))
-    for entry in pkg.ignore if ignored else ():
+
+
+def ignore_spans(pkg: DataPackage, lines: list[str], spans: Spans) -> None:
+    """Add what each ignore entry explains: its pattern's matches on its lines, or the whole lines."""
+    for entry in pkg.ignore:
         try:
             a, b = parse_lines(entry.get("lines"))
         except ValueError:
@@ -55,6 +59,15 @@ def covered_spans(
             else:
                 for m in re.finditer(str(pattern), lines[n - 1]):
                     spans.setdefault(n, []).append(m.span())
+
+
+def covered_spans(pkg: DataPackage, lines: list[str], figures: bool = True, ignored: bool = True) -> Spans:
+    """Spans of each line explained by a figure row and/or by an ignore entry."""
+    spans: Spans = {}
+    if figures:
+        figure_spans(pkg, lines, spans)
+    if ignored:
+        ignore_spans(pkg, lines, spans)
     return spans
 
 
