@@ -89,9 +89,10 @@ class CheckError(errors.CellError):
         )
 
 
-def error_type(type_: str, title: str, description: str) -> type[CheckError]:
+def error_type(type_: str, description: str) -> type[CheckError]:
     """One error class per check, named by the check's type, so reports say which check failed."""
     name = "".join(part.title() for part in type_.split("-")) + "Error"
+    title = type_.replace("-", " ").capitalize()
     return type(name, (CheckError,), {"type": type_, "title": title, "description": description})
 
 
@@ -103,17 +104,22 @@ class PortalCheck(Check):
     family: str = ""
     Error: ClassVar[type[CheckError]] = CheckError
 
+    def __init_subclass__(cls, type: str = "", **kwargs):
+        """`class XCheck(PortalCheck, type="x-y")` declares the check and its error (described by the docstring)."""
+        super().__init_subclass__(**kwargs)
+        if type:
+            cls.type = type
+            cls.Error = error_type(type, " ".join((cls.__doc__ or "").split()))
+            cls.Errors = [cls.Error]
+
     def error(self, row, field_name: str, note: str) -> CheckError:
         return self.Error.from_row(row, note=note, field_name=field_name)
 
 
 @attrs.define(kw_only=True, repr=False)
-class FigureIdCheck(PortalCheck):
+class FigureIdCheck(PortalCheck, type="figure-id"):
     """Figure ids start with their family's letter, so an id says where the figure lives."""
 
-    type = "figure-id"
-    Error = error_type(type, "Figure id", "A figure id does not start with its family's letter.")
-    Errors = [Error]
     letter: str = ""
 
     def validate_row(self, row):
@@ -121,36 +127,24 @@ class FigureIdCheck(PortalCheck):
             yield self.error(row, "figure_id", f"figure ids in this resource start with {self.letter!r}")
 
 
-class DocumentCheck(PortalCheck):
+class DocumentCheck(PortalCheck, type="document-id"):
     """Every row of a package belongs to the package's own document."""
-
-    type = "document-id"
-    Error = error_type(type, "Document id", "A row names another document than its package's.")
-    Errors = [Error]
 
     def validate_row(self, row):
         if row["doc_id"] != self.ctx.doc_id:
             yield self.error(row, "doc_id", f"doc_id must be {self.ctx.doc_id!r}, this package's document")
 
 
-class CanonicalUnitCheck(PortalCheck):
+class CanonicalUnitCheck(PortalCheck, type="canonical-unit"):
     """Values are stored in one canonical unit per quantity (money in 万元)."""
-
-    type = "canonical-unit"
-    Error = error_type(type, "Canonical unit", "A value is stored in a scaled unit (亿元, 万人) instead of the canonical one.")
-    Errors = [Error]
 
     def validate_row(self, row):
         if not units.is_canonical(row["unit"]):
             yield self.error(row, "unit", f"unit {row['unit']!r} is not canonical; use {units.canonical_for(row['unit'])!r}")
 
 
-class ValueConversionCheck(PortalCheck):
+class ValueConversionCheck(PortalCheck, type="value-conversion"):
     """`value` is `value_as_printed` converted by the code's factor, never by hand."""
-
-    type = "value-conversion"
-    Error = error_type(type, "Value conversion", "A value is not its printed number converted by the code's factor.")
-    Errors = [Error]
 
     def validate_row(self, row):
         note, field_name = self.problem(row)
@@ -174,12 +168,8 @@ class ValueConversionCheck(PortalCheck):
         return "", ""
 
 
-class LineRangeCheck(PortalCheck):
+class LineRangeCheck(PortalCheck, type="line-range"):
     """A locator is an ordered line range inside the source text."""
-
-    type = "line-range"
-    Error = error_type(type, "Line range", "A row's lines are not an ordered range inside the source text.")
-    Errors = [Error]
 
     def validate_row(self, row):
         if row["line_end"] < row["line_start"]:
@@ -188,12 +178,8 @@ class LineRangeCheck(PortalCheck):
             yield self.error(row, "line_end", f"the source text has only {len(self.ctx.source_lines)} lines")
 
 
-class PrintedInSourceCheck(PortalCheck):
+class PrintedInSourceCheck(PortalCheck, type="printed-in-source"):
     """Provenance: the value as printed stands in the source text on the lines the row names."""
-
-    type = "printed-in-source"
-    Error = error_type(type, "Printed in source", "The value as printed does not stand on the row's lines of the source text.")
-    Errors = [Error]
 
     def validate_row(self, row):
         lines = self.ctx.source_lines
@@ -206,12 +192,8 @@ class PrintedInSourceCheck(PortalCheck):
             yield self.error(row, "value_as_printed", f"{row['value_as_printed']!r} is not printed on {where} of the source")
 
 
-class ReferenceCheck(PortalCheck):
+class ReferenceCheck(PortalCheck, type="figure-reference"):
     """part_of and ratio_of name figures that exist in this package."""
-
-    type = "figure-reference"
-    Error = error_type(type, "Figure reference", "part_of or ratio_of names a figure that is not in the package.")
-    Errors = [Error]
 
     def validate_row(self, row):
         for ref in (row.get("part_of") or "").split():
@@ -269,12 +251,8 @@ class ErratumAwareCheck(PortalCheck):
         return ""
 
 
-class PartOfTotalCheck(ErratumAwareCheck):
+class PartOfTotalCheck(ErratumAwareCheck, type="part-of-total"):
     """Parts add up to the printed total they name in part_of (to half a unit of the last printed digit)."""
-
-    type = "part-of-total"
-    Error = error_type(type, "Part of total", "The parts of a printed total do not add up to it, and no erratum says so.")
-    Errors = [Error]
 
     def validate_row(self, row):
         return iter(())
@@ -290,12 +268,8 @@ class PartOfTotalCheck(ErratumAwareCheck):
             yield from self.judge(row, sum(values), total, tolerance, f"sum of {len(parts)} parts")
 
 
-class RatioCheck(ErratumAwareCheck):
+class RatioCheck(ErratumAwareCheck, type="ratio"):
     """A printed share equals 100 × numerator / denominator (to half a unit of its last digit)."""
-
-    type = "ratio"
-    Error = error_type(type, "Ratio", "A printed share is not numerator / denominator, and no erratum says so.")
-    Errors = [Error]
 
     def validate_row(self, row):
         ids = self.ctx.ratio_ids(row.get("ratio_of") or "")

@@ -36,24 +36,16 @@ class Dataset:
     family: Family
     rows: list[dict]
     document: dict
-    downloads: list[dict] = field(default_factory=list)  # filled by the downloads stage
-    charts: list = field(default_factory=list)  # filled by the charts stage
+    id: str = field(init=False)  # "<doc>-<family>": the dataset's page, download folder and API name
+    url: str = field(init=False)
+    title_zh: str = field(init=False)
+    title_en: str = field(init=False)
 
-    @property
-    def id(self) -> str:
-        return f"{self.package.id}-{self.family.name.replace('_', '-')}"
-
-    @property
-    def url(self) -> str:
-        return f"datasets/{self.id}/"
-
-    @property
-    def title_zh(self) -> str:
-        return f"{self.document['title_zh']} · {self.family.title_zh}"
-
-    @property
-    def title_en(self) -> str:
-        return f"{self.document['title_en']} — {self.family.title_en}"
+    def __post_init__(self):
+        self.id = f"{self.package.id}-{self.family.name.replace('_', '-')}"
+        self.url = f"datasets/{self.id}/"
+        self.title_zh = f"{self.document['title_zh']} · {self.family.title_zh}"
+        self.title_en = f"{self.document['title_en']} — {self.family.title_en}"
 
     @property
     def years(self) -> list[int]:
