@@ -146,37 +146,50 @@ def read_csv(data: bytes) -> tuple[list[str], list[dict]]:
     return header, out
 
 
-def packages(files: dict[str, bytes]) -> dict[str, Side]:
+def by_package(files: dict[str, bytes]) -> dict[str, dict[str, bytes]]:
+    """Files grouped by their package folder, by path inside it; the shared schemas are left out."""
     grouped: dict[str, dict[str, bytes]] = {}
     for path, data in files.items():
         parts = PurePosixPath(path).parts
         if len(parts) < 2 or parts[0] == SCHEMA_DIR:
             continue
         grouped.setdefault(parts[0], {})["/".join(parts[1:])] = data
-    found = {}
-    for pkg_id, raw in grouped.items():
-        desc_name = next((n for n in DESCRIPTOR_NAMES if n in raw), None)
-        if desc_name is None:
-            continue  # not a data package (yet)
-        side = Side(raw=raw)
-        desc = load_yaml(raw[desc_name])
-        side.descriptor = desc if isinstance(desc, dict) else {}
-        paths = {}
-        for res in side.descriptor.get("resources") or []:
-            if isinstance(res, dict) and isinstance(res.get("name"), str) and isinstance(res.get("path"), str):
-                paths[res["name"]] = str(PurePosixPath(res["path"]))
-        for path in raw:  # resources the descriptor does not (or cannot) name: data/<name>.csv
-            p = PurePosixPath(path)
-            if p.parent.as_posix() == "data" and p.suffix == ".csv" and p.stem not in paths and path not in paths.values():
-                paths[p.stem] = path
-        for name, path in paths.items():
-            if path in raw:
-                side.tables[name] = read_csv(raw[path])
-        for attr in ("errata", "ignore"):
-            data = load_yaml(raw.get(f"{attr}.yaml"))
-            setattr(side, attr, data if isinstance(data, list) else ([] if data is None else [data]))
-        found[pkg_id] = side
-    return found
+    return grouped
+
+
+def resource_paths(descriptor: dict, raw: dict[str, bytes]) -> dict[str, str]:
+    """Each resource's CSV path, by name: those the descriptor names, then data/<name>.csv it does not (or cannot) name."""
+    paths = {}
+    for res in descriptor.get("resources") or []:
+        if isinstance(res, dict) and isinstance(res.get("name"), str) and isinstance(res.get("path"), str):
+            paths[res["name"]] = str(PurePosixPath(res["path"]))
+    for path in raw:
+        p = PurePosixPath(path)
+        if p.parent.as_posix() == "data" and p.suffix == ".csv" and p.stem not in paths and path not in paths.values():
+            paths[p.stem] = path
+    return paths
+
+
+def read_side(raw: dict[str, bytes]) -> Side | None:
+    """One package's files read as a Side; None when it has no descriptor (not a data package, yet)."""
+    desc_name = next((n for n in DESCRIPTOR_NAMES if n in raw), None)
+    if desc_name is None:
+        return None
+    side = Side(raw=raw)
+    desc = load_yaml(raw[desc_name])
+    side.descriptor = desc if isinstance(desc, dict) else {}
+    for name, path in resource_paths(side.descriptor, raw).items():
+        if path in raw:
+            side.tables[name] = read_csv(raw[path])
+    for attr in ("errata", "ignore"):
+        data = load_yaml(raw.get(f"{attr}.yaml"))
+        setattr(side, attr, data if isinstance(data, list) else ([] if data is None else [data]))
+    return side
+
+
+def packages(files: dict[str, bytes]) -> dict[str, Side]:
+    sides = {pkg_id: read_side(raw) for pkg_id, raw in by_package(files).items()}
+    return {pkg_id: side for pkg_id, side in sides.items() if side is not None}
 
 
 # --- comparing ----------------------------------------------------------------------------------------
@@ -323,13 +336,45 @@ def dataset_page(doc_id: str, resource: str) -> str:
     return f"datasets/{doc_id}-{resource.replace('_', '-')}/"
 
 
-def describe_package(pkg_id: str, old: Side | None, new: Side | None) -> list[str] | None:
-    status = "added" if old is None else "removed" if new is None else "changed"
-    old, new = old or Side(), new or Side()
-    out: list[str] = []
-    pages: list[str] = []
-    regions: set[str] = set()
-    summary: list[str] = []
+def change_kind(path: str, old, new) -> str:
+    """'added', 'removed' or 'changed': whether `path` is missing on the old side, the new side, or neither."""
+    return "added" if path not in old else "removed" if path not in new else "changed"
+
+
+@dataclass
+class PackageReport:
+    """What describe_package gathers for one package: a summary item and lines per section, pages and regions."""
+
+    summary: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+    regions: set[str] = field(default_factory=set)
+
+    def add(self, summary: str, lines: list[str]) -> None:
+        self.summary.append(summary)
+        self.lines += lines
+
+
+def changed_row(before: dict, after: dict, cells: list[tuple[str, str, str]], key: str | None) -> str:
+    where = lines_of(after) or lines_of(before)
+    k = after.get(key, "") if key else f"row {after['_n']}"
+    head = f"- {code(k)}" + (f" (source {where}; row {after['_n']})" if where else f" (row {after['_n']})")
+    return head + ": " + "; ".join(f"{f}: {code(a)} → {code(b)}" for f, a, b in cells)
+
+
+def table_section(td: TableDiff, key: str | None) -> tuple[str, list[str]]:
+    """The summary item and the section of one resource's changes: columns, added, removed and changed rows."""
+    counts = f"{len(td.added)} added, {len(td.removed)} removed, {len(td.changed)} changed"
+    out = [f"### {td.name}: {counts}", ""]
+    if td.header_added or td.header_removed:
+        out.append(f"- columns: added {', '.join(td.header_added) or 'none'}; removed {', '.join(td.header_removed) or 'none'}")
+    out += block("Added rows", [f"- {label(r, key)}" for r in td.added])
+    out += block("Removed rows", [f"- {label(r, key)}" for r in td.removed])
+    out += block("Changed rows", [changed_row(before, after, cells, key) for before, after, cells in td.changed])
+    return f"{td.name} ({counts})", out
+
+
+def add_tables(report: PackageReport, pkg_id: str, old: Side, new: Side) -> None:
     figure_names = set(families.FIGURE_NAMES)
     for name in list(dict.fromkeys([*new.tables, *old.tables])):
         td = diff_table(name, old.tables.get(name, ([], [])), new.tables.get(name, ([], [])))
@@ -337,71 +382,69 @@ def describe_package(pkg_id: str, old: Side | None, new: Side | None) -> list[st
             continue
         header = new.tables.get(name, old.tables.get(name))[0]
         key = key_field(header) or key_field(old.tables.get(name, ([], []))[0])
-        counts = f"{len(td.added)} added, {len(td.removed)} removed, {len(td.changed)} changed"
-        summary.append(f"{name} ({counts})")
-        out.append(f"### {name}: {counts}")
-        out.append("")
-        if td.header_added or td.header_removed:
-            out.append(
-                f"- columns: added {', '.join(td.header_added) or 'none'}; removed {', '.join(td.header_removed) or 'none'}"
-            )
-        out += block("Added rows", [f"- {label(r, key)}" for r in td.added])
-        out += block("Removed rows", [f"- {label(r, key)}" for r in td.removed])
-        items = []
-        for before, after, cells in td.changed:
-            where = lines_of(after) or lines_of(before)
-            k = after.get(key, "") if key else f"row {after['_n']}"
-            head = f"- {code(k)}" + (f" (source {where}; row {after['_n']})" if where else f" (row {after['_n']})")
-            items.append(head + ": " + "; ".join(f"{f}: {code(a)} → {code(b)}" for f, a, b in cells))
-        out += block("Changed rows", items)
+        report.add(*table_section(td, key))
         rows = td.added + td.removed + [r for pair in td.changed for r in pair[:2]]
-        regions.update(r.get("region_id", "") for r in rows)  # rows of regions.csv and figure rows alike
+        report.regions.update(r.get("region_id", "") for r in rows)  # rows of regions.csv and figure rows alike
         if name in figure_names:
-            pages.append(dataset_page(pkg_id, name))
+            report.pages.append(dataset_page(pkg_id, name))
+
+
+def changed_entry(before: dict, after: dict, key: str | None) -> str:
+    cells = [
+        f"{k}: {code(before.get(k, ''))} → {code(after.get(k, ''))}"
+        for k in dict.fromkeys([*after, *before])
+        if canonical(before.get(k)) != canonical(after.get(k))
+    ]
+    return f"- {code(after.get(key))}: " + "; ".join(cells)
+
+
+def add_lists(report: PackageReport, old: Side, new: Side) -> None:
+    """Sections for errata.yaml (entries matched by id) and ignore.yaml (entries matched whole)."""
     for attr, key in (("errata", "id"), ("ignore", None)):
         added, removed, changed = diff_list(getattr(old, attr), getattr(new, attr), key)
         if not (added or removed or changed):
             continue
-        summary.append(f"{attr}.yaml ({len(added)} added, {len(removed)} removed, {len(changed)} changed)")
-        out.append(f"### {attr}.yaml: {len(added)} added, {len(removed)} removed, {len(changed)} changed")
-        out.append("")
+        counts = f"{len(added)} added, {len(removed)} removed, {len(changed)} changed"
         items = [f"- added: {entry_label(e)}" for e in added]
         items += [f"- removed: {entry_label(e)}" for e in removed]
-        for before, after in changed:
-            cells = [
-                f"{k}: {code(before.get(k, ''))} → {code(after.get(k, ''))}"
-                for k in dict.fromkeys([*after, *before])
-                if canonical(before.get(k)) != canonical(after.get(k))
-            ]
-            items.append(f"- {code(after.get(key))}: " + "; ".join(cells))
-        out += block("Entries", items)
+        items += [changed_entry(before, after, key) for before, after in changed]
+        report.add(f"{attr}.yaml ({counts})", [f"### {attr}.yaml: {counts}", "", *block("Entries", items)])
+
+
+def add_other_files(report: PackageReport, old: Side, new: Side) -> None:
+    """A section for the package's other files that differ (its descriptor, a README, ...)."""
     other = sorted(
         p
         for p in set(old.raw) | set(new.raw)
         if old.raw.get(p) != new.raw.get(p) and not p.endswith(".csv") and p not in ("errata.yaml", "ignore.yaml")
     )
-    if other and status == "changed":
-        out.append("### Other files")
-        out.append("")
-        out += [f"- {p}: {'added' if p not in old.raw else 'removed' if p not in new.raw else 'changed'}" for p in other]
-        out.append("")
-        summary.append("other files")
-    if status == "changed" and not summary:
-        return None
-    regions.discard("")
-    page_list = [f"documents/{pkg_id}/"] + sorted(set(pages)) + [f"regions/{r}/" for r in sorted(regions)]
+    if other:
+        report.add("other files", ["### Other files", "", *(f"- {p}: {change_kind(p, old.raw, new.raw)}" for p in other), ""])
+
+
+def pages_section(pkg_id: str, status: str, report: PackageReport) -> list[str]:
+    regions = sorted(report.regions - {""})
+    page_list = [f"documents/{pkg_id}/"] + sorted(set(report.pages)) + [f"regions/{r}/" for r in regions]
     verb = {"added": "new", "removed": "removed", "changed": "changed"}[status]
-    out.append("### Pages that change")
-    out.append("")
-    out += block(
-        "Pages",
-        [
-            f"- `{p}`" + (f" ({verb})" if status != "changed" and p.startswith(("documents/", "datasets/")) else "")
-            for p in page_list
-        ],
-        titled=False,
-    )
-    return [f"## {pkg_id} ({status})", "", f"{'; '.join(summary) or 'no rows'}.", "", *out]
+    items = [
+        f"- `{p}`" + (f" ({verb})" if status != "changed" and p.startswith(("documents/", "datasets/")) else "")
+        for p in page_list
+    ]
+    return ["### Pages that change", "", *block("Pages", items, titled=False)]
+
+
+def describe_package(pkg_id: str, old: Side | None, new: Side | None) -> list[str] | None:
+    status = "added" if old is None else "removed" if new is None else "changed"
+    old, new = old or Side(), new or Side()
+    report = PackageReport()
+    add_tables(report, pkg_id, old, new)
+    add_lists(report, old, new)
+    if status == "changed":
+        add_other_files(report, old, new)
+        if not report.summary:
+            return None
+    out = report.lines + pages_section(pkg_id, status, report)
+    return [f"## {pkg_id} ({status})", "", f"{'; '.join(report.summary) or 'no rows'}.", "", *out]
 
 
 def run(settings: Settings, rev: str = "HEAD") -> str:
@@ -423,7 +466,7 @@ def run(settings: Settings, rev: str = "HEAD") -> str:
     for pkg_id in sorted(set(old) | set(new)):
         section = describe_package(pkg_id, old.get(pkg_id), new.get(pkg_id))
         if section:
-            counts["added" if pkg_id not in old else "removed" if pkg_id not in new else "changed"] += 1
+            counts[change_kind(pkg_id, old, new)] += 1
             sections.append(section)
     if not sections and not schema_changes:
         out.append(f"No changes to the data packages in `{where}/`.")
@@ -433,10 +476,7 @@ def run(settings: Settings, rev: str = "HEAD") -> str:
     if schema_changes:
         out.append("## Shared schemas")
         out.append("")
-        out += [
-            f"- `{p}`: {'added' if p not in old_files else 'removed' if p not in new_files else 'changed'} (every dataset page may change)"
-            for p in schema_changes
-        ]
+        out += [f"- `{p}`: {change_kind(p, old_files, new_files)} (every dataset page may change)" for p in schema_changes]
         out.append("")
     for section in sections:
         out += section
