@@ -10,7 +10,7 @@ and output folders in a temporary directory that is removed at the end.
   HTML page, search index, and the bytes a dataset page needs (HTML, CSS, JS, images; JS for charts
   counted on its own); `mkdocs build` alone on the same generated tree, and `zensical build` on it when
   zensical is installed;
-- synthetic corpora (build_scripts/synth.py) of N documents, each built cold: seconds per page as N grows.
+- synthetic corpora (build_scripts/tools/synth.py) of N documents, each built cold: seconds per page as N grows.
 
 With --skip-real, the smallest synthetic corpus gets the whole real-corpus protocol instead, so every
 figure is still measured. The targets of the issue are checked at the end; a missed time target names
@@ -19,6 +19,7 @@ the stage that costs most.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import csv
 import gzip
@@ -41,9 +42,11 @@ import yaml
 
 from ..errors import UsageError
 from ..settings import ROOT, Settings
+from ..workers import usable_cpus
 
 STAGES = ("inputs", "load", "validate", "derive", "charts", "downloads", "pages", "catalog", "mkdocs")
-CHILD = "import sys; from build_scripts.tools.bench import child; sys.exit(child(sys.argv[1]))"
+SELF = __spec__.name  # this module, for `python -m` (the same when it runs as __main__)
+SPIN_STEPS = 12_000_000  # the probe's CPU-bound work: about a second
 CHART_JS = re.compile(r"vega|vegaembed|echarts|chart(?:\.min)?\.js|plotly|highcharts|apexcharts|d3(?:\.min)?\.js", re.IGNORECASE)
 KB = 1024
 TARGETS = {  # name -> limit (seconds, bytes, or a ratio)
@@ -66,7 +69,8 @@ class BenchError(Exception):
 
 
 def child(spec_path: str) -> int:
-    """Entry point of a build process: build.run with the folders the bench gives, result as JSON."""
+    """A build process (`python -m build_scripts.tools.bench --child SPEC`): build.run with the folders
+    the bench gives, result as JSON."""
     from .. import build
     from ..errors import DataError
 
@@ -116,7 +120,12 @@ def build(datasets: Path, sources: Path | None, out: Path, work: Path, label: st
     )
     t = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(spec)], cwd=ROOT, env=child_env(), capture_output=True, text=True, check=False
+        [sys.executable, "-m", SELF, "--child", str(spec)],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     wall = time.perf_counter() - t
     data = json.loads(result.read_text(encoding="utf-8")) if result.exists() else {}
@@ -377,11 +386,27 @@ def zensical(work: Path) -> dict:
 # --- protocols ------------------------------------------------------------------------------------------
 
 
-def full_protocol(name: str, datasets: Path, sources: Path | None, tmp: Path, say) -> dict:
-    """Cold build, no-change and one-cell rebuilds, site figures, mkdocs alone and zensical, on one corpus."""
-    out, work = tmp / "site", tmp / "work"
-    say(f"{name}: cold build")
-    cold = build(datasets, sources, out, work, "cold")
+def corpus_result(name: str, cold: dict, site: dict, runs: dict, **shares) -> dict:
+    """What every corpus reports: its size and cold build, the other runs, pages per second and its site."""
+    return {
+        "corpus": name,
+        "documents": cold.get("documents"),
+        "datasets": cold.get("datasets"),
+        "figures": cold.get("figures"),
+        "charts": cold.get("charts"),
+        "provenance_verified": cold.get("provenance_verified"),
+        "cold": cold,
+        **runs,
+        "pages": cold["pages"],
+        "pages_per_s": round(cold["pages"] / cold["wall_s"], 2),
+        "s_per_page": round(cold["wall_s"] / cold["pages"], 4),
+        **shares,
+        "site": site,
+    }
+
+
+def no_change(name: str, datasets: Path, sources: Path | None, out: Path, work: Path, say) -> dict:
+    """A rebuild with no change; measured again (three times at most) when something else changed meanwhile."""
     say(f"{name}: rebuild, no change")
     same = build(datasets, sources, out, work, "no-change")
     attempts = [same]
@@ -391,6 +416,15 @@ def full_protocol(name: str, datasets: Path, sources: Path | None, tmp: Path, sa
         same = build(datasets, sources, out, work, f"no-change-{len(attempts) + 1}")
         attempts.append(same)
     same["attempts"] = [{"wall_s": a["wall_s"], "skipped": a["skipped"], "built_because": a["built_because"]} for a in attempts]
+    return same
+
+
+def full_protocol(name: str, datasets: Path, sources: Path | None, tmp: Path, say) -> dict:
+    """Cold build, no-change and one-cell rebuilds, site figures, mkdocs alone and zensical, on one corpus."""
+    out, work = tmp / "site", tmp / "work"
+    say(f"{name}: cold build")
+    cold = build(datasets, sources, out, work, "cold")
+    same = no_change(name, datasets, sources, out, work, say)
     changed = change_one_cell(datasets)
     say(f"{name}: rebuild, one cell changed ({changed['file']}:{changed['row']}:{changed['field']})")
     one = build(datasets, sources, out, work, "one-cell")
@@ -400,24 +434,10 @@ def full_protocol(name: str, datasets: Path, sources: Path | None, tmp: Path, sa
     alone = mkdocs_alone(work, tmp)
     say(f"{name}: zensical build")
     zen = zensical(work)
-    return {
-        "corpus": name,
-        "documents": cold.get("documents"),
-        "datasets": cold.get("datasets"),
-        "figures": cold.get("figures"),
-        "charts": cold.get("charts"),
-        "provenance_verified": cold.get("provenance_verified"),
-        "cold": cold,
-        "no_change": same,
-        "one_cell": {**one, "changed": changed},
-        "pages": cold["pages"],
-        "pages_per_s": round(cold["pages"] / cold["wall_s"], 2),
-        "s_per_page": round(cold["wall_s"] / cold["pages"], 4),
-        "mkdocs_share_of_one_cell": round(one["stages_s"].get("mkdocs", 0) / one["wall_s"], 3) if one["wall_s"] else None,
-        "site": metrics,
-        "mkdocs_alone": alone,
-        "zensical": zen,
-    }
+    share = round(one["stages_s"].get("mkdocs", 0) / one["wall_s"], 3) if one["wall_s"] else None
+    runs = {"no_change": same, "one_cell": {**one, "changed": changed}}
+    result = corpus_result(name, cold, metrics, runs, mkdocs_share_of_one_cell=share)
+    return {**result, "mkdocs_alone": alone, "zensical": zen}
 
 
 def synthetic(n: int, tmp: Path, full: bool, say) -> dict:
@@ -432,54 +452,48 @@ def synthetic(n: int, tmp: Path, full: bool, say) -> dict:
     else:
         say(f"synthetic N={n}: cold build")
         cold = build(tmp / "datasets", tmp / "sources", tmp / "site", tmp / "work", "cold")
-        metrics = site_metrics(tmp / "site")
-        result = {
-            "corpus": f"synthetic-{n}",
-            "documents": cold.get("documents"),
-            "datasets": cold.get("datasets"),
-            "figures": cold.get("figures"),
-            "charts": cold.get("charts"),
-            "provenance_verified": cold.get("provenance_verified"),
-            "cold": cold,
-            "pages": cold["pages"],
-            "pages_per_s": round(cold["pages"] / cold["wall_s"], 2),
-            "s_per_page": round(cold["wall_s"] / cold["pages"], 4),
-            "site": metrics,
-        }
+        result = corpus_result(f"synthetic-{n}", cold, site_metrics(tmp / "site"), {})
     result["generate_s"] = generated
     result["n"] = n
     result["stage_s_per_page"] = {k: round(v / result["pages"], 5) for k, v in result["cold"]["stages_s"].items()}
     return result
 
 
+def loadavg() -> list[float] | None:
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+
 def machine() -> dict:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 1
     return {
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
-        "usable_cpus": usable,
-        "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "usable_cpus": usable_cpus(),
+        "loadavg_start": loadavg(),
         "parallel_speedup_2_processes": parallel_probe(),
     }
 
 
 def parallel_probe() -> float:
     """How much faster two CPU-bound processes finish together than one after the other (2.0 = two free cores)."""
-    loop = "s=0\nfor i in range(6_000_000): s+=i"
-    cmd = [sys.executable, "-c", loop]
+    cmd = [sys.executable, "-m", SELF, "--spin"]
     t = time.perf_counter()
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd, cwd=ROOT, check=True)
     one = time.perf_counter() - t
     t = time.perf_counter()
-    procs = [subprocess.Popen(cmd) for _ in range(2)]
+    procs = [subprocess.Popen(cmd, cwd=ROOT) for _ in range(2)]
     for p in procs:
         p.wait()
     both = time.perf_counter() - t
     return round(2 * one / both, 2)
+
+
+def spin(steps: int = SPIN_STEPS) -> int:
+    """CPU-bound work for parallel_probe (`python -m build_scripts.tools.bench --spin`)."""
+    total = 0
+    for i in range(steps):
+        total += i
+    return total
 
 
 # --- targets and the table ------------------------------------------------------------------------------
@@ -613,21 +627,22 @@ def fmt_bytes(n) -> str:
     return f"{n / KB / KB:.2f} MB" if n >= KB * KB else f"{n / KB:.0f} KB"
 
 
-def print_report(report: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    con = Console(width=160, highlight=False)
-    m = report["machine"]
-    con.print(
+def machine_line(m: dict) -> str:
+    load = ", ".join(f"{x:.1f}" for x in m["loadavg_start"] or [])
+    return (
         f"[bold]portal bench[/] — {m['cpus']} CPUs ({m['usable_cpus']} usable; two processes run "
-        f"{m['parallel_speedup_2_processes']}× as fast as one), load {', '.join(f'{x:.1f}' for x in m['loadavg_start'] or [])} at start, "
+        f"{m['parallel_speedup_2_processes']}× as fast as one), load {load} at start, "
         f"Python {m['python']}"
     )
+
+
+def builds_table(corpora: list[dict]):
+    """Every build of every corpus, a row each: wall time, startup and stage times, seconds per page (cold)."""
+    from rich.table import Table
+
     runs = Table(title="Builds (wall time of a fresh process; stages from build.run)", show_lines=False)
     for col in ("corpus", "run", "pages", "total s", "startup", *STAGES, "s/page"):
         runs.add_column(col, justify="left" if col in ("corpus", "run") else "right")
-    corpora = ([report["real"]] if report.get("real") else []) + report["synthetic"]
     for c in corpora:
         for key, label in (("cold", "cold"), ("no_change", "no change"), ("one_cell", "one cell changed")):
             run = c.get(key)
@@ -644,56 +659,74 @@ def print_report(report: dict) -> None:
                 *(f"{st[s]:.2f}" if s in st else "" for s in STAGES),
                 per,
             )
-    con.print(runs)
-    for c in corpora:
-        if "mkdocs_alone" not in c:
-            continue
-        s, z, a = c["site"], c["zensical"], c["mkdocs_alone"]
-        h = s["dataset_page_heaviest"] or {}
-        con.print(
-            f"[bold]{c['corpus']}[/]: {c['documents']} documents, {c['datasets']} datasets, {c['figures']} figures, {c['charts']} charts; "
-            f"provenance {'verified' if c['provenance_verified'] else 'NOT verified (no source texts)'}"
+    return runs
+
+
+def corpus_lines(c: dict) -> list[str]:
+    """What the whole protocol measured on one corpus: its size, its site, the heaviest dataset page,
+    the one-cell rebuild, mkdocs alone and zensical."""
+    s, z, a = c["site"], c["zensical"], c["mkdocs_alone"]
+    h = s["dataset_page_heaviest"] or {}
+    sections = ", ".join(f"{k}/ {fmt_bytes(v)}" for k, v in list(s["search_index_by_section_bytes"].items())[:3])
+    one = c["one_cell"]
+    lines = [
+        f"[bold]{c['corpus']}[/]: {c['documents']} documents, {c['datasets']} datasets, {c['figures']} figures, "
+        f"{c['charts']} charts; provenance {'verified' if c['provenance_verified'] else 'NOT verified (no source texts)'}",
+        f"  pages built per second (cold): {c['pages_per_s']}; site {fmt_bytes(s['bytes'])} in {s['files']} files, "
+        f"{s['html_pages']} HTML pages; largest {s['largest_html']['page']} {fmt_bytes(s['largest_html']['bytes'])}; "
+        f"search index {fmt_bytes(s['search_index_bytes'])} ({sections})",
+        f"  heaviest dataset page {h.get('page')}: HTML {fmt_bytes(h.get('html_bytes'))} + "
+        f"CSS {fmt_bytes(h.get('css_bytes'))} + JS {fmt_bytes(h.get('js_bytes'))} "
+        f"(for charts: {s['dataset_page_chart_js_bytes_max']} B; charts are {s['dataset_page_charts_as_img']} SVG <img> "
+        f"on {s['dataset_pages']} pages) + images {fmt_bytes(h.get('images_bytes'))} = {fmt_bytes(h.get('total_bytes'))} "
+        f"(gzip {fmt_bytes(h.get('gzip_total_bytes'))}); median page {fmt_bytes(s['dataset_page_median_bytes'])}",
+        f"  one changed cell: {one['changed']['file']} row {one['changed']['row']} ({one['changed']['field']}); "
+        f"mkdocs is {one['stages_s'].get('mkdocs', 0):.2f} s of its {one['wall_s']:.2f} s",
+        f"  mkdocs build alone on the same tree: {a['wall_s']:.2f} s ({'ok' if a['ok'] else a.get('error')}, "
+        f"{a['html_pages']} pages); pipeline's mkdocs stage in the cold build {c['cold']['stages_s'].get('mkdocs', 0):.2f} s",
+    ]
+    if z["status"] == "ok":
+        lines.append(
+            f"  zensical {z['version']} on the same tree: {z['clean_wall_s']:.2f} s with its cache cleaned, "
+            f"{z['cached_wall_s']:.2f} s with its cache; {z['html_pages']} pages, "
+            f"search index {fmt_bytes(z['search_index_bytes'])}"
         )
-        con.print(
-            f"  pages built per second (cold): {c['pages_per_s']}; site {fmt_bytes(s['bytes'])} in {s['files']} files, "
-            f"{s['html_pages']} HTML pages; largest {s['largest_html']['page']} {fmt_bytes(s['largest_html']['bytes'])}; "
-            f"search index {fmt_bytes(s['search_index_bytes'])} "
-            f"({', '.join(f'{k}/ {fmt_bytes(v)}' for k, v in list(s['search_index_by_section_bytes'].items())[:3])})"
-        )
-        con.print(
-            f"  heaviest dataset page {h.get('page')}: HTML {fmt_bytes(h.get('html_bytes'))} + CSS {fmt_bytes(h.get('css_bytes'))} + "
-            f"JS {fmt_bytes(h.get('js_bytes'))} (for charts: {s['dataset_page_chart_js_bytes_max']} B; charts are "
-            f"{s['dataset_page_charts_as_img']} SVG <img> on {s['dataset_pages']} pages) + images {fmt_bytes(h.get('images_bytes'))} "
-            f"= {fmt_bytes(h.get('total_bytes'))} (gzip {fmt_bytes(h.get('gzip_total_bytes'))}); median page {fmt_bytes(s['dataset_page_median_bytes'])}"
-        )
-        one = c["one_cell"]
-        con.print(
-            f"  one changed cell: {one['changed']['file']} row {one['changed']['row']} ({one['changed']['field']}); "
-            f"mkdocs is {one['stages_s'].get('mkdocs', 0):.2f} s of its {one['wall_s']:.2f} s"
-        )
-        con.print(
-            f"  mkdocs build alone on the same tree: {a['wall_s']:.2f} s ({'ok' if a['ok'] else a.get('error')}, {a['html_pages']} pages); "
-            f"pipeline's mkdocs stage in the cold build {c['cold']['stages_s'].get('mkdocs', 0):.2f} s"
-        )
-        if z["status"] == "ok":
-            con.print(
-                f"  zensical {z['version']} on the same tree: {z['clean_wall_s']:.2f} s with its cache cleaned, {z['cached_wall_s']:.2f} s "
-                f"with its cache; {z['html_pages']} pages, search index {fmt_bytes(z['search_index_bytes'])}"
-            )
-        else:
-            con.print(f"  zensical: {z['status']}")
-    targets = Table(title="Targets")
+    else:
+        lines.append(f"  zensical: {z['status']}")
+    return lines
+
+
+def shown(target_name: str, value) -> str:
+    """A measured value or a limit as the targets table shows it: bytes in KB or MB, — when there is none."""
+    if value is None:
+        return "—"
+    return fmt_bytes(value) if "bytes" in target_name and value else str(value)
+
+
+def targets_table(targets: list[dict]):
+    from rich.table import Table
+
+    table = Table(title="Targets")
     for col in ("", "target", "measured", "limit", "costliest where missed"):
-        targets.add_column(col)
-    for t in report["targets"]:
+        table.add_column(col)
+    for t in targets:
         mark = "—" if t["met"] is None else ("[green]met[/]" if t["met"] else "[red]missed[/]")
-        value = t["value"]
-        shown = "—" if value is None else (fmt_bytes(value) if "bytes" in t["target"] and value else str(value))
-        limit = (
-            "—" if t["limit"] is None else (fmt_bytes(t["limit"]) if "bytes" in t["target"] and t["limit"] else str(t["limit"]))
-        )
-        targets.add_row(mark, t["target"], shown, limit, t["costliest"])
-    con.print(targets)
+        table.add_row(mark, t["target"], shown(t["target"], t["value"]), shown(t["target"], t["limit"]), t["costliest"])
+    return table
+
+
+def print_report(report: dict) -> None:
+    from rich.console import Console
+
+    con = Console(width=160, highlight=False)
+    con.print(machine_line(report["machine"]))
+    corpora = ([report["real"]] if report.get("real") else []) + report["synthetic"]
+    con.print(builds_table(corpora))
+    for c in corpora:
+        if "mkdocs_alone" in c:
+            for line in corpus_lines(c):
+                con.print(line)
+    con.print(targets_table(report["targets"]))
 
 
 # --- entry point ----------------------------------------------------------------------------------------
@@ -709,7 +742,8 @@ def default_sources(given: Path | None) -> Path | None:
     return seeds.resolve() if seeds.is_dir() else None
 
 
-def run(args) -> int:
+def sizes_of(args) -> list[int]:
+    """The synthetic corpus sizes asked for with --sizes; a UsageError when they leave nothing to measure."""
     try:
         sizes = [int(x) for x in str(args.sizes).split(",") if x.strip()]
     except ValueError:
@@ -718,28 +752,50 @@ def run(args) -> int:
         raise UsageError("--sizes must be positive numbers of documents")
     if args.skip_real and not sizes:
         raise UsageError("nothing to measure: --skip-real and no --sizes")
-    sources = default_sources(args.sources)
-    quiet = os.environ.get("CI", "").lower() == "true"
+    return sizes
+
+
+def progress(quiet: bool):
+    """A function that tells on stderr what the bench is doing (nothing when quiet)."""
 
     def say(msg: str) -> None:
         if not quiet:
             print(f"… {msg}", file=sys.stderr, flush=True)
 
+    return say
+
+
+def measure(report: dict, tmp: Path, sizes: list[int], sources: Path | None, skip_real: bool, keep: bool, say) -> None:
+    """The real corpus (a copy) unless skip_real, then each synthetic size, in folders under tmp."""
+    if not skip_real:
+        real = tmp / "real"
+        shutil.copytree(Settings().datasets, real / "datasets")
+        report["real"] = full_protocol("real", real / "datasets", sources, real, say)
+        if not keep:
+            shutil.rmtree(real, ignore_errors=True)
+    for i, n in enumerate(sorted(set(sizes))):
+        folder = tmp / f"synthetic-{n}"
+        report["synthetic"].append(synthetic(n, folder, full=skip_real and i == 0, say=say))
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_json(path: Path, report: dict) -> None:
+    with contextlib.suppress(FileExistsError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"figures written to {path}")
+
+
+def run(args) -> int:
+    sizes = sizes_of(args)
+    sources = default_sources(args.sources)
+    say = progress(quiet=os.environ.get("CI", "").lower() == "true")
     keep = getattr(args, "debug", False)
     report: dict = {"machine": machine(), "real": None, "synthetic": []}
     tmp = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     try:
-        if not args.skip_real:
-            real = tmp / "real"
-            shutil.copytree(Settings().datasets, real / "datasets")
-            report["real"] = full_protocol("real", real / "datasets", sources, real, say)
-            if not keep:
-                shutil.rmtree(real, ignore_errors=True)
-        for i, n in enumerate(sorted(set(sizes))):
-            folder = tmp / f"synthetic-{n}"
-            report["synthetic"].append(synthetic(n, folder, full=args.skip_real and i == 0, say=say))
-            if not keep:
-                shutil.rmtree(folder, ignore_errors=True)
+        measure(report, tmp, sizes, sources, args.skip_real, keep, say)
     except BenchError as err:
         print(f"portal bench: {err}", file=sys.stderr)
         return 1
@@ -748,12 +804,28 @@ def run(args) -> int:
             print(f"bench folder kept: {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    report["machine"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    report["machine"]["loadavg_end"] = loadavg()
     report["targets"] = evaluate(report)
     print_report(report)
     if args.json:
-        with contextlib.suppress(FileExistsError):
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        print(f"figures written to {args.json}")
+        write_json(args.json, report)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The processes the bench starts: one build (--child SPEC) or the parallel probe's work (--spin)."""
+    ap = argparse.ArgumentParser(
+        prog=f"python -m {SELF}", description="a process `portal bench` starts; run `portal bench` to measure"
+    )
+    what = ap.add_mutually_exclusive_group(required=True)
+    what.add_argument("--child", metavar="SPEC", help="build with the folders this JSON file names; write the result it names")
+    what.add_argument("--spin", action="store_true", help="CPU-bound work for the parallel probe")
+    args = ap.parse_args(argv)
+    if args.spin:
+        spin()
+        return 0
+    return child(args.child)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
