@@ -1,16 +1,24 @@
-"""Shared fixtures: the source texts, a CLI runner, and the real site built once per test session."""
+"""Shared fixtures: the corpus the site tests read (the real one, or the invented fixture), the site
+built from it once per session, one chromium, and the rule that CI may skip only declared tests.
+
+With the real source texts (PORTAL_SOURCES, or ../shared/seeds beside the checkout) the site, download,
+browser, integrity and link tests run on the real corpus. Without them they run on the fixture package
+tests/fixtures/mini/ (an invented source text in tests/fixtures/mini-sources/, every family and page
+kind), so a checkout without the texts, such as the public GitHub workflow, still tests the site; only
+tests that need the real texts themselves skip, saying so.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import os
-import shutil
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import MINI, MINI_SOURCES, ROOT, copy_datasets, mini_datasets, run_portal  # noqa: F401 - re-exported
 
-ROOT = Path(__file__).resolve().parent.parent
+NO_SOURCES = "the real source texts are missing: set PORTAL_SOURCES or put them at ../shared/seeds"
 
 
 def find_sources() -> Path | None:
@@ -24,25 +32,45 @@ def find_sources() -> Path | None:
 SOURCES = find_sources()
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """What the site tests build and read: its packages, its source texts, and the pages a browser visits."""
+
+    name: str  # "real" or "fixture"
+    packages: Path  # the folder holding the package folders (read by the tests for expected values)
+    sources: Path
+    document: str  # a document with every kind of page: its id
+    region: str  # its region's id
+    chart_dataset: str  # a dataset page with charts and every download
+
+    @property
+    def is_real(self) -> bool:
+        return self.name == "real"
+
+    def datasets(self, tmp: Path) -> Path:
+        """A datasets folder to build from (the fixture's is assembled with the shared schemas in tmp)."""
+        return self.packages if self.is_real else mini_datasets(tmp)
+
+    def package_dirs(self) -> list[Path]:
+        return sorted(p.parent for p in self.packages.glob("*/datapackage.yaml"))
+
+
+REAL = Corpus("real", ROOT / "datasets", SOURCES, "gonghe-2018", "632521", "gonghe-2018-investments") if SOURCES else None
+FIXTURE = Corpus("fixture", MINI, MINI_SOURCES, "mini-2020", "990101", "mini-2020-investments")
+CORPUS = REAL or FIXTURE  # the corpus of the site tests
+
+
 @pytest.fixture(scope="session")
 def sources() -> Path:
+    """The real source texts; tests that need them skip without them."""
     if SOURCES is None:
-        pytest.skip("source texts not found (set PORTAL_SOURCES or put them at ../shared/seeds)")
+        pytest.skip(NO_SOURCES)
     return SOURCES
 
 
-def run_portal(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run `python -m build_scripts ARGS` as a user would; returns the completed process (text)."""
-    full_env = {k: v for k, v in os.environ.items() if k != "PORTAL_SOURCES"}  # tests pass --sources explicitly
-    full_env.update({"CI": "true", "NO_MKDOCS_2_WARNING": "1", **(env or {})})
-    return subprocess.run(
-        [sys.executable, "-m", "build_scripts", *args],
-        cwd=cwd or ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+@pytest.fixture(scope="session")
+def corpus() -> Corpus:
+    return CORPUS
 
 
 @pytest.fixture(scope="session")
@@ -51,19 +79,13 @@ def portal():
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory, sources) -> Path:
-    """The real corpus built once, provenance verified, into a temporary folder."""
-    out = tmp_path_factory.mktemp("site") / "site"
-    proc = run_portal("build", "--sources", str(sources), "--out", str(out))
+def built_site(tmp_path_factory) -> Path:
+    """The corpus (real when its source texts are here, else the fixture) built once, provenance verified."""
+    tmp = tmp_path_factory.mktemp("site")
+    out = tmp / "site"
+    proc = run_portal("build", "--datasets", str(CORPUS.datasets(tmp)), "--sources", str(CORPUS.sources), "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
-
-
-def copy_datasets(dest: Path) -> Path:
-    """A writable copy of the real datasets folder, for tests that break it."""
-    target = dest / "datasets"
-    shutil.copytree(ROOT / "datasets", target)
-    return target
 
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -91,3 +113,57 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+# --- no silent skips in CI ----------------------------------------------------------------------------------
+# With the real source texts and PORTAL_NO_SKIPS=1 (.ci/run sets both), a skipped test fails the run unless
+# it is declared here: node id, or fnmatch pattern of node ids -> why it may skip.
+DECLARED_SKIPS: dict[str, str] = {
+    "tests/test_site.py::test_chart_pages_show_svg_charts_with_downloads[*]": (
+        "a dataset of the corpus with fewer than two comparable parts has no chart to check"
+    ),
+    "tests/test_integrity.py::test_two_clean_builds*": "a commit landed in the checkout between the two builds",
+}
+
+
+def declared(nodeid: str) -> bool:
+    return any(fnmatch.fnmatchcase(nodeid, pattern) for pattern in DECLARED_SKIPS)
+
+
+def enforcing_no_skips() -> bool:
+    return SOURCES is not None and bool(os.environ.get("PORTAL_SOURCES")) and os.environ.get("PORTAL_NO_SKIPS") == "1"
+
+
+_undeclared: list[str] = []
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail") and not declared(report.nodeid):
+        _undeclared.append(f"{report.nodeid}: {_skip_reason(report)}")
+
+
+def pytest_collectreport(report):
+    if report.skipped and not declared(report.nodeid):
+        _undeclared.append(f"{report.nodeid} (whole module): {_skip_reason(report)}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if enforcing_no_skips() and _undeclared and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if enforcing_no_skips() and _undeclared:
+        terminalreporter.section("undeclared skips (PORTAL_NO_SKIPS=1)", red=True)
+        terminalreporter.line(
+            f"{len(_undeclared)} test(s) skipped with the real source texts present; fix them or declare them in "
+            "DECLARED_SKIPS (tests/conftest.py) with a reason:",
+            red=True,
+        )
+        for line in _undeclared:
+            terminalreporter.line(f"  {line}")

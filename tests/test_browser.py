@@ -1,4 +1,5 @@
-"""Browser tests: the real built site served on 127.0.0.1 and driven in Debian's headless chromium.
+"""Browser tests: the built site (real corpus, or the fixture without the source texts) served on
+127.0.0.1 and driven in Debian's headless chromium.
 
 Covers what only a browser shows: pages load without console errors or failed requests, Chinese
 search through Material's search box, charts that render, downloads that answer and parse, no
@@ -10,7 +11,6 @@ Never run `playwright install`: the tests use Debian's chromium at /usr/bin/chro
 
 from __future__ import annotations
 
-import csv
 import functools
 import http.server
 import io
@@ -23,6 +23,8 @@ from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
 import pytest
+from conftest import CORPUS
+from helpers import parse_csv, read_csv
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -32,8 +34,7 @@ if not CHROMIUM.exists():
     )
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright python package is not installed (.[test])")
 
-ROOT = Path(__file__).resolve().parent.parent
-DATASETS = ROOT / "datasets"
+DATASETS = CORPUS.packages
 SHOTS = Path("/tmp/shots")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -48,8 +49,9 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 900}
 SEARCH_READY = "键入以开始搜索"  # Material's search.result.placeholder (zh): shown once the search worker is ready
 
-DATASET_PAGE = "datasets/gonghe-2018-investments/"
-KEY_PAGES = ["", "catalog/", DATASET_PAGE, "regions/632521/", "documents/gonghe-2018/", "compare/"]
+DATASET_PAGE = f"datasets/{CORPUS.chart_dataset}/"
+REGION_PAGE = f"regions/{CORPUS.region}/"
+KEY_PAGES = ["", "catalog/", DATASET_PAGE, REGION_PAGE, f"documents/{CORPUS.document}/", "compare/"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -197,8 +199,7 @@ def search(page, site_url, query: str) -> list[str]:
 
 
 def regions_of(doc_id: str, level: str) -> list[dict]:
-    with open(DATASETS / doc_id / "data" / "regions.csv", encoding="utf-8-sig", newline="") as f:
-        return [r for r in csv.DictReader(f) if r["level"] == level]
+    return [r for r in read_csv(DATASETS / doc_id / "data" / "regions.csv") if r["level"] == level]
 
 
 def figure_rows():
@@ -207,9 +208,8 @@ def figure_rows():
         doc_id, family = path.parent.parent.name, path.stem
         if family in ("regions", "documents"):
             continue
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            for row in csv.DictReader(f):
-                yield doc_id, family, row
+        for row in read_csv(path):
+            yield doc_id, family, row
 
 
 def dataset_page(doc_id: str, family: str) -> str:
@@ -231,9 +231,9 @@ def investments_in(year: str) -> set[str]:
 
 @pytest.mark.browser
 def test_search_township_names_find_their_region_page(context, site_url):
-    """Every township of the Gonghe plan (regions.csv, level township), 恰卜恰镇 among them."""
-    townships = regions_of("gonghe-2018", "township")
-    assert "恰卜恰镇" in {r["name_zh"] for r in townships}
+    """Every township of the corpus's main plan (regions.csv, level township), 恰卜恰镇 among them in the real one."""
+    townships = regions_of(CORPUS.document, "township")
+    assert townships and (not CORPUS.is_real or "恰卜恰镇" in {r["name_zh"] for r in townships})
     page = context.new_page()
     open_search(page, site_url)
     misses = []
@@ -242,19 +242,27 @@ def test_search_township_names_find_their_region_page(context, site_url):
         if f"regions/{r['region_id']}/" not in results[:5]:
             misses.append(f"{r['name_zh']} → expected regions/{r['region_id']}/ in {results[:5]}")
     assert misses == [], "\n".join(misses)
-    assert search(page, site_url, "恰卜恰镇")[0] == "regions/632521-qiabuqia/"
+    first = townships[0]
+    assert search(page, site_url, first["name_zh"])[0] == f"regions/{first['region_id']}/"
 
 
 TOPICS = {
-    # relocation: the Xining plan's investments print 易地扶贫搬迁总投资; its dataset or document page
-    "易地扶贫搬迁": ({"datasets/xining-2016-investments/", "documents/xining-2016/"}, 5),
-    # dilapidated-house renovation: only gonghe-2018 measures.csv holds the term
-    "危房改造": ({"datasets/gonghe-2018-measures/", "documents/gonghe-2018/", "regions/632521/"}, 3),
-}
+    "real": {
+        # relocation: the Xining plan's investments print 易地扶贫搬迁总投资; its dataset or document page
+        "易地扶贫搬迁": ({"datasets/xining-2016-investments/", "documents/xining-2016/"}, 5),
+        # dilapidated-house renovation: only gonghe-2018 measures.csv holds the term
+        "危房改造": ({"datasets/gonghe-2018-measures/", "documents/gonghe-2018/", "regions/632521/"}, 3),
+    },
+    "fixture": {
+        # skills training: only the fixture's measures.csv holds it; exiting villages: only its exit_schedules.csv
+        "技能培训": ({"datasets/mini-2020-measures/", "documents/mini-2020/", "regions/990101/"}, 3),
+        "退出贫困村": ({"datasets/mini-2020-exit-schedules/", "documents/mini-2020/", "regions/990101/"}, 3),
+    },
+}[CORPUS.name]
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("query", list(TOPICS), ids=["relocation", "house-renovation"])
+@pytest.mark.parametrize("query", list(TOPICS), ids=["topic-1", "topic-2"])
 def test_search_topics(context, site_url, query):
     expected, top = TOPICS[query]
     holders = pages_holding(query)
@@ -268,14 +276,24 @@ def test_search_topics(context, site_url, query):
     assert results[0] in holders, f"{query!r}: the first result {results[0]} shows no figure with {query}"
 
 
+def exits_in(year: str) -> set[str]:
+    return {dataset_page(d, f) for d, f, row in figure_rows() if f == "exit_schedules" and row.get("year") == year}
+
+
+# a year and a topic: the query, and the datasets with figures for that year (the real corpus has investments by year)
+YEAR_TOPIC = ("2019", "投资", investments_in) if CORPUS.is_real else ("2019", "退出", exits_in)
+
+
 @pytest.mark.browser
 def test_search_year_and_topic(context, site_url):
-    """'2019 投资' finds an investments dataset with figures for 2019 among the first 5 results."""
-    expected = investments_in("2019")
-    assert "datasets/gonghe-2018-investments/" in expected
+    """'2019 投资' (the fixture: '2019 退出') finds a dataset with figures for 2019 among the first 5 results."""
+    year, topic, holders = YEAR_TOPIC
+    expected = holders(year)
+    assert f"datasets/{CORPUS.chart_dataset}/" in expected or not CORPUS.is_real
+    assert expected, f"no dataset of the corpus has {topic} figures for {year}"
     page = context.new_page()
     open_search(page, site_url)
-    results = search(page, site_url, "2019 投资")
+    results = search(page, site_url, f"{year} {topic}")
     assert expected & set(results[:5]), f"expected one of {sorted(expected)} in the first 5 results, got {results[:5]}"
 
 
@@ -308,8 +326,7 @@ def test_dataset_charts_visible(context, site_url):
 
 
 def source_rows(doc_id: str, family: str) -> int:
-    with open(DATASETS / doc_id / "data" / f"{family}.csv", encoding="utf-8-sig", newline="") as f:
-        return sum(1 for _ in csv.DictReader(f))
+    return len(read_csv(DATASETS / doc_id / "data" / f"{family}.csv"))
 
 
 @pytest.mark.browser
@@ -318,7 +335,7 @@ def test_dataset_downloads(context, site_url):
     page = context.new_page()
     page.goto(site_url + DATASET_PAGE, wait_until="load")
     hrefs = list(dict.fromkeys(page.eval_on_selector_all("a[download]", "as => as.map(a => a.href)")))
-    expected_rows = source_rows("gonghe-2018", "investments")
+    expected_rows = source_rows(CORPUS.document, "investments")
     kinds = set()
     for url in hrefs:
         assert url.startswith(site_url), f"download outside the site: {url}"
@@ -326,12 +343,12 @@ def test_dataset_downloads(context, site_url):
         assert resp.status == 200, f"{url}: HTTP {resp.status}"
         body, name = resp.body(), urlsplit(url).path.rsplit("/", 1)[-1]
         assert body, f"{url}: empty"
-        if name == "gonghe-2018-investments.csv":
-            rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+        if name == f"{CORPUS.chart_dataset}.csv":
+            rows = parse_csv(body.decode("utf-8"))
             assert len(rows) == expected_rows, f"{name}: {len(rows)} rows, the data package has {expected_rows}"
             kinds.add("csv")
         elif name.endswith(".csv"):  # chart data
-            assert len(list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))) >= 2, f"{name}: no rows"
+            assert parse_csv(body.decode("utf-8")), f"{name}: no rows"
         elif name.endswith(".xlsx"):
             wb = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
             ws = wb.worksheets[0]
@@ -346,7 +363,7 @@ def test_dataset_downloads(context, site_url):
             kinds.add("zip")
         elif name.endswith(".json"):
             data = json.loads(body)
-            if name == "gonghe-2018-investments.json":
+            if name == f"{CORPUS.chart_dataset}.json":
                 assert len(data["rows"]) == expected_rows, f"{name}: {len(data['rows'])} rows"
             kinds.add("json")
         elif name.endswith(".svg"):
@@ -400,7 +417,11 @@ def crawl(browser, site_url, built_site):
 
 @pytest.mark.browser
 def test_no_request_to_other_hosts(crawl, site_url, capsys):
-    assert len(crawl["pages"]) > 250, f"only {len(crawl['pages'])} html pages found"
+    # one page per region, document and dataset, and the fixed pages (home, catalog, compare, ...)
+    regions = sum(len(read_csv(p)) for p in DATASETS.glob("*/data/regions.csv"))
+    datasets = len({dataset_page(d, f) for d, f, _ in figure_rows()})
+    expected = regions + datasets + len(list(DATASETS.glob("*/datapackage.yaml"))) + 10
+    assert len(crawl["pages"]) >= expected, f"only {len(crawl['pages'])} html pages found, expected {expected} or more"
     parts = urlsplit(site_url)
     origin = f"{parts.scheme}://{parts.netloc}/"
     offsite = sorted(
@@ -452,7 +473,8 @@ def test_dataset_page_fits_a_phone(browser, site_url):
                     let ok = false;  // inside a scrolling box is fine
                     for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
                         const s = getComputedStyle(p);
-                        if (['auto', 'scroll', 'hidden'].includes(s.overflowX) && p.getBoundingClientRect().right <= w + 1) { ok = true; break; }
+                        if (['auto', 'scroll', 'hidden'].includes(s.overflowX)
+                            && p.getBoundingClientRect().right <= w + 1) { ok = true; break; }
                     }
                     if (!ok) out.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${Math.round(r.right)}`);
                 }
@@ -472,7 +494,7 @@ def test_dataset_page_fits_a_phone(browser, site_url):
 def test_screenshots(context, site_url):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = context.new_page()
-    for name, path in [("home", ""), ("dataset", DATASET_PAGE), ("region", "regions/632521/"), ("compare", "compare/")]:
+    for name, path in [("home", ""), ("dataset", DATASET_PAGE), ("region", REGION_PAGE), ("compare", "compare/")]:
         page.goto(site_url + path, wait_until="load")
         # lazy images: scroll through the page so every chart is in the shot
         page.evaluate(
@@ -494,18 +516,16 @@ def place_pages() -> dict[str, set[str]]:
     region that has its own plan, that plan's document and dataset pages."""
     docs_of: dict[str, set[str]] = {}
     for path in sorted(DATASETS.glob("*/data/documents.csv")):
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            for d in csv.DictReader(f):
-                docs_of.setdefault(d["region_id"], set()).add(d["doc_id"])
+        for d in read_csv(path):
+            docs_of.setdefault(d["region_id"], set()).add(d["doc_id"])
     datasets = {(d, f) for d, f, _ in figure_rows()}
     names: dict[str, set[str]] = {}
     for path in sorted(DATASETS.glob("*/data/regions.csv")):
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            for r in csv.DictReader(f):
-                pages = names.setdefault(r["name_zh"], set())
-                pages.add(f"regions/{r['region_id']}/")
-                for doc_id in docs_of.get(r["region_id"], ()):
-                    pages |= {f"documents/{doc_id}/"} | {dataset_page(d, f) for d, f in datasets if d == doc_id}
+        for r in read_csv(path):
+            pages = names.setdefault(r["name_zh"], set())
+            pages.add(f"regions/{r['region_id']}/")
+            for doc_id in docs_of.get(r["region_id"], ()):
+                pages |= {f"documents/{doc_id}/"} | {dataset_page(d, f) for d, f in datasets if d == doc_id}
     return names
 
 
@@ -530,15 +550,20 @@ def test_search_every_place_name(context, site_url):
     assert misses == [], f"{len(misses)} of {len(names)} place names miss their page:\n" + "\n".join(misses)
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize(
-    ("query", "expected", "top"),
-    [
+RUN_TOGETHER = {
+    "real": [
         ("2019投资", investments_in("2019"), 5),  # a year and a topic typed without a space
         ("共和县投资", {"datasets/gonghe-2018-investments/"}, 1),  # a place and a topic typed as one run
     ],
-    ids=["year-topic", "place-topic"],
-)
+    "fixture": [
+        ("2019退出", exits_in("2019"), 5),
+        ("示例县投资", {"datasets/mini-2020-investments/"}, 1),
+    ],
+}[CORPUS.name]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("query", "expected", "top"), RUN_TOGETHER, ids=["year-topic", "place-topic"])
 def test_search_words_run_together(context, site_url, query, expected, top):
     """Chinese is typed without spaces: a query of two words finds the pages that hold both.
 

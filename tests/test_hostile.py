@@ -9,18 +9,18 @@ quoted CSV fields. The site is built once; each test reads the built HTML with h
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import json
 import re
 import zipfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
-from test_malformed import MINI_SOURCES, PKG, build_isolated, mini_datasets
+from helpers import MINI_SOURCES, Page, build_isolated, mini_datasets, parse_csv, read_csv, squash, write_csv
+
+from build_scripts.families import FIGURE_NAMES
+
+PKG = "mini-2020"
 
 PAYLOAD = (
     "<script>alert(1)</script> <img src=x onerror=alert(1)> a | b | c *bold* _em_ `tick` ``` "
@@ -36,61 +36,54 @@ def text(tag: str) -> str:
     return f"{tag}{PAYLOAD}"
 
 
-def squash(s: str) -> str:
-    """Whitespace removed: a newline may be shown as a space or a <br>; nothing else may change."""
-    return re.sub(r"\s+", "", s)
-
-
 def rewrite_csv(path: Path, change) -> None:
-    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-    fields = list(rows[0])
+    rows = read_csv(path)
     for i, row in enumerate(rows):
         change(i, row)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buf.getvalue(), encoding="utf-8")
+    write_csv(path, rows, list(rows[0]))
+
+
+class Hostile:
+    """Rewrites the mini package's text fields; `values` holds every hostile value by its marker."""
+
+    def __init__(self, ds: Path):
+        self.values: dict[str, str] = {}
+        self.data = ds / PKG / "data"
+        self.errata = ds / PKG / "errata.yaml"
+
+    def put(self, row: dict, fields: tuple[tuple[str, str], ...]) -> None:
+        for field, tag in fields:
+            row[field] = self.values[tag] = text(tag)
+
+    def document(self, i: int, r: dict) -> None:
+        self.put(r, (("title_zh", "TITLEZH"), ("title_en", "TITLEEN"), ("issuer_zh", "ISSUER"), ("notes", "DOCNOTES")))
+
+    def region(self, i: int, r: dict) -> None:
+        self.put(r, (("name_zh", f"REGZH{i}"), ("name_en", f"REGEN{i}"), ("notes", f"REGNOTES{i}")))
+
+    def figure(self, fam: str, i: int, r: dict) -> None:
+        self.put(r, (("section_zh", f"SEC{fam}{i}"), ("indicator_zh", f"IND{fam}{i}"), ("notes", f"NOTE{fam}{i}")))
+        if r.get("category_zh"):
+            self.put(r, (("category_zh", f"CAT{i}"),))
+
+    def erratum(self) -> None:
+        erratum = {"id": "e1", "check": "manual", "figure_id": "MA001", "lines": "7"}
+        fields = (("printed", "PRINTED"), ("computed", "COMPUTED"), ("description_zh", "ERRZH"), ("description_en", "ERREN"))
+        self.put(erratum, fields)
+        self.errata.write_text(yaml.safe_dump([erratum], allow_unicode=True), encoding="utf-8")
+
+    def apply(self) -> dict[str, str]:
+        rewrite_csv(self.data / "documents.csv", self.document)
+        rewrite_csv(self.data / "regions.csv", self.region)
+        for fam in FIGURE_NAMES:
+            rewrite_csv(self.data / f"{fam}.csv", lambda i, r, fam=fam: self.figure(fam, i, r))
+        self.erratum()
+        return self.values
 
 
 def make_hostile(ds: Path) -> dict[str, str]:
     """Rewrite the mini package's text fields; returns every hostile value by its marker."""
-    values: dict[str, str] = {}
-
-    def put(row: dict, field: str, tag: str) -> None:
-        row[field] = values[tag] = text(tag)
-
-    data = ds / PKG / "data"
-
-    def document(i, r):
-        for field, tag in (("title_zh", "TITLEZH"), ("title_en", "TITLEEN"), ("issuer_zh", "ISSUER"), ("notes", "DOCNOTES")):
-            put(r, field, tag)
-
-    def region(i, r):
-        for field, tag in (("name_zh", f"REGZH{i}"), ("name_en", f"REGEN{i}"), ("notes", f"REGNOTES{i}")):
-            put(r, field, tag)
-
-    rewrite_csv(data / "documents.csv", document)
-    rewrite_csv(data / "regions.csv", region)
-    for fam in ("targets", "investments", "measures"):
-
-        def figure(i, r, fam=fam):
-            for field, tag in (("section_zh", f"SEC{fam}{i}"), ("indicator_zh", f"IND{fam}{i}"), ("notes", f"NOTE{fam}{i}")):
-                put(r, field, tag)
-            if r.get("category_zh"):
-                put(r, "category_zh", f"CAT{i}")
-
-        rewrite_csv(data / f"{fam}.csv", figure)
-    erratum = {"id": "e1", "check": "manual", "figure_id": "MA001", "lines": "7"}
-    for field, tag in (
-        ("printed", "PRINTED"),
-        ("computed", "COMPUTED"),
-        ("description_zh", "ERRZH"),
-        ("description_en", "ERREN"),
-    ):
-        erratum[field] = values[tag] = text(tag)
-    (ds / PKG / "errata.yaml").write_text(yaml.safe_dump([erratum], allow_unicode=True), encoding="utf-8")
-    return values
+    return Hostile(ds).apply()
 
 
 @pytest.fixture(scope="module")
@@ -106,81 +99,6 @@ def hostile(tmp_path_factory):
 
 # --- reading HTML as a browser does ----------------------------------------------------------------------
 
-RCDATA = re.compile(r"(<(title|textarea)\b[^>]*>)(.*?)(</\2\s*>)", re.S | re.I)
-
-
-def browser_html(raw: str) -> str:
-    """html.parser (3.11) reads tags inside <title> and <textarea>; a browser reads text up to the first
-    closing tag. Escape that text so the parser sees what the browser sees (and a break-out stays one)."""
-    return RCDATA.sub(lambda m: m.group(1) + html.escape(html.unescape(m.group(3))) + m.group(4), raw)
-
-
-class Page(HTMLParser):
-    """Elements, attributes, script contents, visible text and tables of one HTML page."""
-
-    def __init__(self, raw: str):
-        super().__init__(convert_charrefs=True)
-        self.elements: list[tuple[str, dict]] = []
-        self.scripts: list[tuple[dict, str]] = []
-        self.text: list[str] = []  # visible text, <title> included
-        self.tables: list[dict] = []  # {"head": [cells], "rows": [[cells]], "ids": [row ids]}
-        self.headings: list[str] = []
-        self._script: dict | None = None
-        self._script_text: list[str] = []
-        self._skip = 0  # inside <style>
-        self._stack: list[dict] = []  # open tables
-        self._heading: list[str] | None = None
-        self.feed(browser_html(raw))
-        self.close()
-
-    def handle_starttag(self, tag, attrs):
-        a = {k: v or "" for k, v in attrs}
-        self.elements.append((tag, a))
-        if tag == "script":
-            self._script, self._script_text = a, []
-        elif tag == "style":
-            self._skip += 1
-        elif tag == "table":
-            self._stack.append({"head": [], "rows": [], "ids": [], "in_head": False})
-        elif self._stack and tag == "thead":
-            self._stack[-1]["in_head"] = True
-        elif self._stack and tag == "tr" and not self._stack[-1]["in_head"]:
-            self._stack[-1]["rows"].append([])
-            self._stack[-1]["ids"].append(a.get("id", ""))
-        elif self._stack and tag in ("td", "th"):
-            t = self._stack[-1]
-            (t["head"] if t["in_head"] else t["rows"][-1] if t["rows"] else t["head"]).append(tag)
-        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            self._heading = [tag]
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag):
-        if tag == "script" and self._script is not None:
-            self.scripts.append((self._script, "".join(self._script_text)))
-            self._script = None
-        elif tag == "style":
-            self._skip = max(0, self._skip - 1)
-        elif tag == "table" and self._stack:
-            t = self._stack.pop()
-            self.tables.append({"head": t["head"], "rows": t["rows"], "ids": t["ids"]})
-        elif tag == "thead" and self._stack:
-            self._stack[-1]["in_head"] = False
-        elif tag.startswith("h") and self._heading and tag == self._heading[0]:
-            self.headings.append(tag)
-            self._heading = None
-
-    def handle_data(self, data):
-        if self._script is not None:
-            self._script_text.append(data)
-        elif not self._skip:
-            self.text.append(data)
-
-    @property
-    def visible(self) -> str:
-        return squash("".join(self.text))
-
 
 def html_pages(out: Path) -> dict[str, Page]:
     return {str(p.relative_to(out)): Page(p.read_text(encoding="utf-8")) for p in sorted(out.rglob("*.html"))}
@@ -191,32 +109,48 @@ def pages(hostile) -> dict[str, Page]:
     return html_pages(hostile["out"])
 
 
-def injected(page: Page) -> list[str]:
-    """Elements and attributes that only hostile data could have made."""
+def injected_elements(page: Page) -> list[str]:
+    """Elements and attributes (event handlers, javascript: URLs) that only hostile data could have made."""
     found = []
     for tag, attrs in page.elements:
         if tag == "img" and attrs.get("src") == "x":
             found.append(f"<img src=x> element {attrs}")
         if tag in ("iframe", "object", "embed"):
             found.append(f"<{tag}> element")
-        for name, value in attrs.items():
-            if name.startswith("on"):
-                found.append(f"<{tag} {name}=…> event handler")
-            if name in ("href", "src", "action") and value.strip().lower().startswith("javascript:"):
-                found.append(f"<{tag} {name}={value!r}>")
+        found += [f"<{tag} {name}=…> event handler" for name in attrs if name.startswith("on")]
+        found += [
+            f"<{tag} {name}={value!r}>"
+            for name, value in attrs.items()
+            if name in ("href", "src", "action") and value.strip().lower().startswith("javascript:")
+        ]
+    return found
+
+
+def broken_json_ld(body: str) -> list[str]:
+    """A JSON-LD script whose text the data cut or whose end the data moved."""
+    found = []
+    try:
+        json.loads(body)
+    except ValueError:
+        found.append("JSON-LD that is not JSON (its text was cut by the data)")
+    # "<!--" and "<script" inside a script element change how the browser finds its end
+    found += [f"{bad!r} inside a JSON-LD <script> element" for bad in ("</", "<!--", "<script") if bad in body.lower()]
+    return found
+
+
+def injected_scripts(page: Page) -> list[str]:
+    found = []
     for attrs, body in page.scripts:
         if attrs.get("type") == "application/ld+json":
-            try:
-                json.loads(body)
-            except ValueError:
-                found.append("JSON-LD that is not JSON (its text was cut by the data)")
-            # "<!--" and "<script" inside a script element change how the browser finds its end
-            for bad in ("</", "<!--", "<script"):
-                if bad in body.lower():
-                    found.append(f"{bad!r} inside a JSON-LD <script> element")
+            found += broken_json_ld(body)
         elif "alert(" in body:
             found.append(f"<script> element running {body.strip()[:60]!r}")
     return found
+
+
+def injected(page: Page) -> list[str]:
+    """Elements, attributes and scripts that only hostile data could have made."""
+    return injected_elements(page) + injected_scripts(page)
 
 
 # --- the tests ------------------------------------------------------------------------------------------
@@ -301,13 +235,7 @@ def test_tables_keep_their_shape(pages, hostile):
                 if row and width and len(row) != width:
                     bad.append(f"{name}: table with {width} columns has a row {i} of {len(row)} cells")
     assert not bad, "\n".join(bad)
-    ids = {
-        fam: [
-            r["figure_id"]
-            for r in csv.DictReader(io.StringIO((hostile["ds"] / PKG / "data" / f"{fam}.csv").read_text(encoding="utf-8")))
-        ]
-        for fam in ("targets", "investments", "measures")
-    }
+    ids = {fam: [r["figure_id"] for r in read_csv(hostile["ds"] / PKG / "data" / f"{fam}.csv")] for fam in FIGURE_NAMES}
 
     def rows_by_id(page_name: str, prefix: str = "") -> list[list[str]]:
         """The row ids of each table whose rows are named by figure (or erratum) id."""
@@ -319,7 +247,7 @@ def test_tables_keep_their_shape(pages, hostile):
 
     assert [sorted(x) for x in rows_by_id("documents/mini-2020/index.html")] == [sorted(sum(ids.values(), []))]
     for fam, fam_ids in ids.items():
-        assert rows_by_id(f"datasets/mini-2020-{fam}/index.html") == [fam_ids], fam
+        assert rows_by_id(f"datasets/mini-2020-{fam.replace('_', '-')}/index.html") == [fam_ids], fam
     assert rows_by_id("documents/mini-2020/index.html", "erratum-") == [["erratum-e1"]]
 
 
@@ -349,17 +277,17 @@ def test_downloads_hold_the_exact_strings(hostile):
     from openpyxl import load_workbook
 
     out, ds = hostile["out"], hostile["ds"]
-    for fam in ("targets", "investments", "measures"):
-        source = list(csv.DictReader(io.StringIO((ds / PKG / "data" / f"{fam}.csv").read_text(encoding="utf-8"), newline="")))
+    for fam in FIGURE_NAMES:
+        source = read_csv(ds / PKG / "data" / f"{fam}.csv")
         dsid = f"{PKG}-{fam.replace('_', '-')}"
         base = out / "downloads" / dsid
-        got_csv = list(csv.DictReader(io.StringIO((base / f"{dsid}.csv").read_text(encoding="utf-8-sig"), newline="")))
+        got_csv = read_csv(base / f"{dsid}.csv")
         got_json = json.loads((base / f"{dsid}.json").read_text(encoding="utf-8"))["rows"]
         sheet = load_workbook(base / f"{dsid}.xlsx", read_only=True)["data"]
         cells = list(sheet.iter_rows(values_only=True))
         got_xlsx = [dict(zip(cells[0], r)) for r in cells[1:]]
         with zipfile.ZipFile(base / f"{PKG}.zip") as z:
-            got_zip = list(csv.DictReader(io.StringIO(z.read(f"data/{fam}.csv").decode("utf-8"), newline="")))
+            got_zip = parse_csv(z.read(f"data/{fam}.csv").decode("utf-8"))
         assert len(got_csv) == len(got_json) == len(got_xlsx) == len(got_zip) == len(source)
         for field in ("section_zh", "indicator_zh", "notes", "category_zh"):
             if field not in source[0]:
@@ -369,13 +297,9 @@ def test_downloads_hold_the_exact_strings(hostile):
             assert [r[field] for r in got_zip] == want, (fam, field, "zip")
             assert [r[field] or "" for r in got_json] == want, (fam, field, "json")
             assert [r[field] or "" for r in got_xlsx] == want, (fam, field, "xlsx")
-    regions = list(
-        csv.DictReader(io.StringIO((out / "downloads" / "all" / "regions.csv").read_text(encoding="utf-8-sig"), newline=""))
-    )
+    regions = read_csv(out / "downloads" / "all" / "regions.csv")
     assert sorted(r["name_zh"] for r in regions) == sorted(v for k, v in hostile["values"].items() if k.startswith("REGZH"))
-    docs = list(
-        csv.DictReader(io.StringIO((out / "downloads" / "all" / "documents.csv").read_text(encoding="utf-8-sig"), newline=""))
-    )
+    docs = read_csv(out / "downloads" / "all" / "documents.csv")
     assert [d["title_zh"] for d in docs] == [hostile["values"]["TITLEZH"]]
     assert [d["notes"] for d in docs] == [hostile["values"]["DOCNOTES"]]
     with zipfile.ZipFile(out / "downloads" / "all" / "all-datapackages.zip") as z:

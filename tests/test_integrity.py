@@ -1,9 +1,10 @@
 """Integrity of the built site: the same input builds the same bytes, and every internal link resolves.
 
 (a) Two clean builds (--no-cache, separate --out and scratch folders, same settings) of the same input,
-    the mini fixture and the real corpus, must give byte-identical trees: a download's sha256 is published on its page and in the catalog, so
-    one unstable byte makes every checksum a reader verifies a lie.
-(b) In the real site (the session's `built_site`), every href/src of every page, resolved against the
+    the mini fixture and the real corpus, must give byte-identical trees: a download's sha256 is published
+    on its page and in the catalog, so one unstable byte makes every checksum a reader verifies a lie.
+(b) In the built site (the session's `built_site`: the real corpus, or the fixture without the source
+    texts), every href/src of every page, resolved against the
     page's URL, names a file that exists, and every #fragment names an id (or a[name]) in the target
     page. External links are allowed only to known licence and specification hosts, and are listed.
 """
@@ -12,14 +13,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 from xml.etree import ElementTree
 
 import pytest
 from conftest import ROOT, copy_datasets
-from test_malformed import MINI_SOURCES, build_isolated, mini_datasets, tree_hashes
+from helpers import MINI_SOURCES, Page, build_isolated, mini_datasets, tree_hashes
 
 from build_scripts.settings import Settings
 
@@ -90,34 +90,6 @@ def test_two_clean_builds_of_the_real_corpus_are_byte_identical(tmp_path, source
 # --- (b) links and anchors ----------------------------------------------------------------------------------
 
 
-class Links(HTMLParser):
-    """The ids and names a page defines, and the URLs it refers to (href, src)."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.ids: set[str] = set()
-        self.refs: list[tuple[str, str]] = []  # (tag, url)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if a.get("id"):
-            self.ids.add(a["id"])
-        if tag == "a" and a.get("name"):
-            self.ids.add(a["name"])
-        for key in ("href", "src"):
-            if a.get(key) is not None and not (tag == "base"):
-                self.refs.append((tag, a[key]))
-
-    handle_startendtag = handle_starttag
-
-
-def parse(path: Path) -> Links:
-    p = Links()
-    p.feed(path.read_text(encoding="utf-8"))
-    p.close()
-    return p
-
-
 def target_file(out: Path, url_path: str) -> Path | None:
     """The file a site path serves: directory URLs serve their index.html."""
     rel = unquote(url_path).lstrip("/")
@@ -128,7 +100,7 @@ def target_file(out: Path, url_path: str) -> Path | None:
 
 
 def check_links(out: Path) -> tuple[list[str], dict[str, set[str]]]:
-    pages = {p: parse(p) for p in sorted(out.rglob("*.html"))}
+    pages = {p: Page.of(p) for p in sorted(out.rglob("*.html"))}
     ids = {p: links.ids for p, links in pages.items()}
     broken, external = [], {}
     for page, links in pages.items():

@@ -9,65 +9,21 @@ pipeline is imported once; a few cases again as a separate `python -m build_scri
 from __future__ import annotations
 
 import contextlib
-import csv
-import dataclasses
-import hashlib
 import io
-import os
 import re
 import shutil
-import subprocess
-import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, copy_datasets, run_portal
+from conftest import copy_datasets, run_portal
+from helpers import MINI_SOURCES, build_isolated, main_with_work, mini_datasets, read_rows, tree_hashes, write_rows
 
-from build_scripts import cli
-from build_scripts.settings import Settings
-
-MINI = ROOT / "tests" / "fixtures" / "mini"
-MINI_SOURCES = ROOT / "tests" / "fixtures" / "mini-sources"
 PKG = "mini-2020"
 ERROR_LINE = re.compile(r"^([^:\n]+):(\d+|-):([^:\n]+): (.+)$")
 SUMMARY_LINE = re.compile(r"^(\d+) problem\(s\) found; nothing was published\.$")
-
-# A successful build gets its own scratch folder: the default .build/ is shared by every build of the
-# checkout, and a concurrent one (another test session) would delete the Markdown tree under ours.
-# Settings has no option for it, so the build runs through this small wrapper around cli.main.
-_WITH_WORK = """
-import dataclasses, os, sys
-from pathlib import Path
-from build_scripts import cli, settings
-base = settings.Settings.from_env.__func__
-settings.Settings.from_env = classmethod(
-    lambda cls, **kw: dataclasses.replace(base(cls, **kw), work=Path(os.environ["PORTAL_TEST_WORK"])))
-sys.exit(cli.main(sys.argv[1:]))
-"""
-
-
-def mini_datasets(dest: Path) -> Path:
-    """A writable datasets folder holding the mini package and the repository's shared schemas."""
-    ds = dest / "datasets"
-    shutil.copytree(MINI, ds)
-    shutil.copytree(ROOT / "datasets" / "schemas", ds / "schemas")
-    return ds
-
-
-def build_isolated(work: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """`portal build ARGS` with a private scratch folder `work` (see _WITH_WORK)."""
-    env = {k: v for k, v in os.environ.items() if k != "PORTAL_SOURCES"}
-    env.update({"CI": "true", "NO_MKDOCS_2_WARNING": "1", "PORTAL_TEST_WORK": str(work)})
-    return subprocess.run(
-        [sys.executable, "-c", _WITH_WORK, "build", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def tree_hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 # --- mutations: each takes the datasets folder and breaks one file --------------------------------------
@@ -85,16 +41,6 @@ def replace_bytes(path: Path, old: bytes, new: bytes) -> None:
 
 def replace_text(path: Path, old: str, new: str) -> None:
     replace_bytes(path, old.encode(), new.encode())
-
-
-def read_rows(path: Path) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-
-
-def write_rows(path: Path, rows: list[list[str]]) -> None:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
-    path.write_text(buf.getvalue(), encoding="utf-8")
 
 
 def set_csv_cell(path: Path, row: int, field: str, value: str) -> None:
@@ -399,14 +345,12 @@ def main_in_process(argv: list[str], work: Path) -> tuple[int, str]:
     """cli.main, the function behind `python -m build_scripts`, run here: importing the pipeline once
     instead of once per case keeps the table fast. Returns the exit code and everything printed."""
     stdout, stderr = io.StringIO(), io.StringIO()
-    base = Settings.from_env.__func__
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CI", "true")
         mp.delenv("PORTAL_SOURCES", raising=False)
-        mp.setattr(Settings, "from_env", classmethod(lambda cls, **kw: dataclasses.replace(base(cls, **kw), work=work)))
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             try:
-                code = cli.main(argv)
+                code = main_with_work(argv, work)
             except BaseException:  # noqa: BLE001 - what escapes main would be a traceback for the user
                 traceback.print_exc()
                 code = -1

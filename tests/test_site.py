@@ -1,31 +1,35 @@
-"""The built real site, as a journalist and a machine would read it."""
+"""The built site, as a journalist and a machine would read it: the real corpus when its source texts are
+here, else the fixture package (conftest.CORPUS)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import zipfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import CORPUS
+from helpers import Page, parse_csv, read_csv
 
-FIGURE_FAMILIES = ("targets", "investments", "exit_schedules", "baselines", "poverty_causes", "measures")
+from build_scripts.families import FIGURE_NAMES
+
+# words the search index must hold whole, besides every township name of the corpus
+SEARCH_TERMS = {
+    "real": ["共和县", "西宁市", "易地扶贫搬迁", "危房改造"],
+    "fixture": ["示例县", "新建通村道路", "技能培训", "退出贫困村"],
+}
 
 
 def expected_datasets() -> dict[str, Path]:
     """Dataset ids read straight from the packages: one per non-empty figure resource."""
     out = {}
-    for desc in sorted((ROOT / "datasets").glob("*/datapackage.yaml")):
-        pkg = desc.parent
-        for res in yaml.safe_load(desc.read_text(encoding="utf-8"))["resources"]:
+    for pkg in CORPUS.package_dirs():
+        for res in yaml.safe_load((pkg / "datapackage.yaml").read_text(encoding="utf-8"))["resources"]:
             path = pkg / res["path"]
-            if res["name"] in FIGURE_FAMILIES and len(path.read_text(encoding="utf-8").strip().splitlines()) > 1:
+            if res["name"] in FIGURE_NAMES and read_csv(path):
                 out[f"{pkg.name}-{res['name'].replace('_', '-')}"] = path
     return out
 
@@ -33,43 +37,18 @@ def expected_datasets() -> dict[str, Path]:
 DATASETS = expected_datasets()
 
 
-class Page(HTMLParser):
-    def __init__(self, html: str):
-        super().__init__()
-        self.links, self.imgs, self.scripts, self._in_ld, self.jsonld = [], [], [], False, []
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "a" and "href" in a:
-            self.links.append(a)
-        if tag == "img":
-            self.imgs.append(a)
-        if tag == "script":
-            self.scripts.append(a)
-            self._in_ld = a.get("type") == "application/ld+json"
-
-    def handle_endtag(self, tag):
-        if tag == "script":
-            self._in_ld = False
-
-    def handle_data(self, data):
-        if self._in_ld:
-            self.jsonld.append(data)
-
-
-def read_rows(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 def page(site: Path, url: str) -> Page:
-    return Page((site / url / "index.html").read_text(encoding="utf-8"))
+    return Page.of(site / url / "index.html")
+
+
+def test_the_corpus_has_every_family():
+    """The fixture exists so that no family goes untested: every family has a dataset in the corpus."""
+    assert {ds_id.split("-", 2)[-1].replace("-", "_") for ds_id in DATASETS} == set(FIGURE_NAMES)
 
 
 @pytest.mark.parametrize("ds_id", sorted(DATASETS))
 def test_dataset_page_downloads_parse_and_hold_the_package_rows(built_site, ds_id):
-    source_rows = read_rows(DATASETS[ds_id])
+    source_rows = read_csv(DATASETS[ds_id])
     ids = [r["figure_id"] for r in source_rows]
     p = page(built_site, f"datasets/{ds_id}")
     hrefs = [a["href"] for a in p.links if "download" in a]
@@ -81,7 +60,7 @@ def test_dataset_page_downloads_parse_and_hold_the_package_rows(built_site, ds_i
     assert {".csv", ".xlsx", ".json", ".zip"} <= set(files), hrefs
     raw = files[".csv"].read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "CSV must carry a BOM so that Excel reads UTF-8"
-    csv_rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    csv_rows = parse_csv(raw.decode("utf-8"))
     assert [r["figure_id"] for r in csv_rows] == ids
     assert [r["value_as_printed"] for r in csv_rows] == [r["value_as_printed"] for r in source_rows]
     wb = openpyxl.load_workbook(files[".xlsx"], read_only=True)
@@ -140,7 +119,7 @@ def chartable(rows: list[dict]) -> bool:
     "ds_id", [d for d in sorted(DATASETS) if d.split("-", 2)[-1] in ("investments", "exit-schedules", "poverty-causes")]
 )
 def test_chart_pages_show_svg_charts_with_downloads(built_site, ds_id):
-    if not chartable(read_rows(DATASETS[ds_id])):
+    if not chartable(read_csv(DATASETS[ds_id])):
         pytest.skip("no two comparable parts to chart")
     p = page(built_site, f"datasets/{ds_id}")
     svgs = [i for i in p.imgs if i.get("src", "").endswith(".svg")]
@@ -161,7 +140,7 @@ def test_api_and_data_json_list_every_dataset(built_site):
     assert {d["id"] for d in api["datasets"]} == set(DATASETS)
     for ds_id in DATASETS:
         one = json.loads((built_site / "api" / "datasets" / f"{ds_id}.json").read_text(encoding="utf-8"))
-        assert one["id"] == ds_id and one["rows"] == len(read_rows(DATASETS[ds_id]))
+        assert one["id"] == ds_id and one["rows"] == len(read_csv(DATASETS[ds_id]))
     pod = json.loads((built_site / "data.json").read_text(encoding="utf-8"))
     assert pod["conformsTo"] == "https://project-open-data.cio.gov/v1.1/schema"
     assert len(pod["dataset"]) == len(DATASETS)
@@ -190,27 +169,27 @@ def test_search_index_holds_place_names_and_terms_as_whole_words(built_site):
     for doc in index["docs"]:
         tokens.update(sep.split(doc["title"] + " " + doc["text"]))
     townships = [
-        r["name_zh"] for r in read_rows(ROOT / "datasets" / "gonghe-2018" / "data" / "regions.csv") if r["level"] == "township"
+        r["name_zh"] for pkg in CORPUS.package_dirs() for r in read_csv(pkg / "data" / "regions.csv") if r["level"] == "township"
     ]
     assert townships
-    for name in townships + ["共和县", "西宁市", "易地扶贫搬迁", "危房改造"]:
+    for name in townships + SEARCH_TERMS[CORPUS.name]:
         assert name in tokens, name
 
 
 def test_every_page_kind_is_built(built_site):
-    regions = {r["region_id"] for p in (ROOT / "datasets").glob("*/data/regions.csv") for r in read_rows(p)}
+    regions = {r["region_id"] for pkg in CORPUS.package_dirs() for r in read_csv(pkg / "data" / "regions.csv")}
     for url in ["", "catalog", "documents", "regions", "compare", "quality", "downloads", "changelog", "methodology", "about"]:
         assert (built_site / url / "index.html").is_file(), url
     for rid in regions:
         assert (built_site / "regions" / rid / "index.html").is_file(), rid
-    for pkg in (ROOT / "datasets").glob("*/datapackage.yaml"):
-        assert (built_site / "documents" / pkg.parent.name / "index.html").is_file()
+    for pkg in CORPUS.package_dirs():
+        assert (built_site / "documents" / pkg.name / "index.html").is_file()
 
 
 def test_quality_page_publishes_every_erratum(built_site):
     html = (built_site / "quality" / "index.html").read_text(encoding="utf-8")
-    for path in (ROOT / "datasets").glob("*/errata.yaml"):
-        for e in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+    for pkg in CORPUS.package_dirs():
+        for e in yaml.safe_load((pkg / "errata.yaml").read_text(encoding="utf-8")) or []:
             assert f">{e['id']}<" in html, e["id"]
 
 
@@ -218,7 +197,7 @@ def test_methodology_counts_figures_per_document_and_family(built_site):
     html = (built_site / "methodology" / "index.html").read_text(encoding="utf-8")
     totals = {}
     for path in DATASETS.values():
-        totals[path.parent.parent.name] = totals.get(path.parent.parent.name, 0) + len(read_rows(path))
+        totals[path.parent.parent.name] = totals.get(path.parent.parent.name, 0) + len(read_csv(path))
     for doc, total in totals.items():
         assert re.search(rf">{doc}</a></td>(<td class=\"num\">\d+</td>){{6}}<td class=\"num\">{total}</td>", html), doc
 
