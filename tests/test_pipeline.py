@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import shutil
 from dataclasses import fields
 
 import yaml
 from conftest import ROOT
 
+from build_scripts import cli
 from build_scripts.settings import Settings
 
 
@@ -81,10 +84,28 @@ def test_missing_datasets_folder_is_one_clear_line(tmp_path, portal):
     assert "datasets folder does not exist" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_every_setting_is_documented_in_readme():
+def readme_section(title: str) -> str:
+    """The text of README.md's section `## title`, up to the next `## ` heading."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index(f"\n## {title}\n")
+    end = readme.find("\n## ", start + 1)
+    return readme[start : end if end != -1 else None]
+
+
+def test_readme_command_table_is_the_cli():
+    """Every subcommand of `portal` has a row `portal NAME ...` in README's command table, and every row a subcommand."""
+    sub = next(a for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))
+    rows = re.findall(r"^\| `portal ([a-z][a-z-]*)\b", readme_section("The `portal` command"), re.M)
+    assert len(rows) == len(set(rows)), f"a subcommand has two rows: {rows}"
+    assert sorted(rows) == sorted(sub.choices), f"README rows {sorted(rows)} != subcommands {sorted(sub.choices)}"
+
+
+def test_readme_settings_table_is_the_settings():
+    """README's settings table has one row per field of Settings, and no other; every field has help text."""
+    rows = re.findall(r"^\| `([a-z_]+)` \|", readme_section("Settings"), re.M)
+    names = [f.name for f in fields(Settings)]
+    assert sorted(rows) == sorted(names), f"README rows {sorted(rows)} != Settings fields {sorted(names)}"
     for f in fields(Settings):
-        assert f"`{f.name}`" in readme, f"setting {f.name} is not documented in README.md"
         assert f.metadata.get("help"), f"setting {f.name} has no help text"
 
 
