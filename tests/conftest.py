@@ -115,6 +115,18 @@ def browser():
             b.close()
 
 
+# --- markers ------------------------------------------------------------------------------------------------
+# A test that needs a whole built site is `slow`, marked here from the fixtures it uses (others are marked
+# where they are defined); `browser` tests are marked in their files. `make test` runs them all.
+SITE_FIXTURES = {"built_site", "site_url", "hostile", "good_site", "bench"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SITE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 # --- no silent skips in CI ----------------------------------------------------------------------------------
 # With the real source texts and PORTAL_NO_SKIPS=1 (.ci/run sets both), a skipped test fails the run unless
 # it is declared here: node id, or fnmatch pattern of node ids -> why it may skip.

@@ -69,6 +69,7 @@ def two_clean_builds(tmp: Path, *args: str) -> tuple[Path, Path]:
     return first, second
 
 
+@pytest.mark.slow
 def test_two_clean_builds_are_byte_identical(tmp_path):
     ds = mini_datasets(tmp_path)
     first, second = two_clean_builds(tmp_path, "--datasets", str(ds), "--sources", str(MINI_SOURCES))

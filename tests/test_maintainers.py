@@ -120,6 +120,7 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_add_document_loop(repo: Path):
     ds = ["--datasets", "datasets"]
     src = ["--sources", "sources"]
@@ -199,6 +200,7 @@ def test_add_document_loop(repo: Path):
     assert "unknown git revision 'no-such-branch'" in res.stderr
 
 
+@pytest.mark.slow
 def test_diff_reports_packages_errata_ignore_and_pages(repo: Path):
     datasets = repo / "datasets"
     settings = Settings(root=repo, datasets=datasets)

@@ -8,6 +8,7 @@ import re
 import shutil
 from dataclasses import fields
 
+import pytest
 import yaml
 from conftest import ROOT
 
@@ -22,6 +23,7 @@ def small_datasets(tmp_path):
     return ds
 
 
+@pytest.mark.slow
 def test_build_small_package_end_to_end(tmp_path, portal, sources):
     ds = small_datasets(tmp_path)
     out = tmp_path / "site"
@@ -51,6 +53,7 @@ def test_build_small_package_end_to_end(tmp_path, portal, sources):
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_failed_build_keeps_last_good_site(tmp_path, portal, sources):
     ds = small_datasets(tmp_path)
     out = tmp_path / "site"
