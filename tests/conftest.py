@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import MINI, MINI_SOURCES, ROOT, copy_datasets, mini_datasets, run_portal  # noqa: F401 - re-exported
+from helpers import MINI, MINI_SOURCES, ROOT, mini_datasets, run_portal
 
 NO_SOURCES = "the real source texts are missing: set PORTAL_SOURCES or put them at ../shared/seeds"
 
@@ -66,11 +66,6 @@ def sources() -> Path:
     if SOURCES is None:
         pytest.skip(NO_SOURCES)
     return SOURCES
-
-
-@pytest.fixture(scope="session")
-def corpus() -> Corpus:
-    return CORPUS
 
 
 @pytest.fixture(scope="session")

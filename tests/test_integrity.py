@@ -18,8 +18,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from xml.etree import ElementTree
 
 import pytest
-from conftest import ROOT, copy_datasets
-from helpers import MINI_SOURCES, Page, build_isolated, mini_datasets, tree_hashes
+from helpers import MINI_SOURCES, ROOT, Page, build_isolated, copy_datasets, mini_datasets, tree_hashes
 
 from build_scripts.settings import Settings
 

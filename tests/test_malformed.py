@@ -18,8 +18,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import copy_datasets, run_portal
-from helpers import MINI_SOURCES, build_isolated, main_with_work, mini_datasets, read_rows, tree_hashes, write_rows
+from helpers import (
+    MINI_SOURCES,
+    build_isolated,
+    copy_datasets,
+    main_with_work,
+    mini_datasets,
+    read_rows,
+    run_portal,
+    tree_hashes,
+    write_rows,
+)
 
 PKG = "mini-2020"
 ERROR_LINE = re.compile(r"^([^:\n]+):(\d+|-):([^:\n]+): (.+)$")
