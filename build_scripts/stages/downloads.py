@@ -38,6 +38,7 @@ class Downloads:
     by_dataset: dict[str, list[dict]]
     bulk: dict
     merged: dict[str, dict]
+    merged_package: dict | None = None  # downloads/all/datapackage.json, describing the merged tables
 
 
 def csv_bytes(fields: list[str], rows: list[dict], bom: bool = True) -> bytes:
@@ -61,26 +62,42 @@ def fmt_cell(v) -> str:
     return str(v)
 
 
-def xlsx_bytes(title: str, fields: list[tuple[str, str]], rows: list[dict], creator: str) -> bytes:
+def field_rows(fields) -> list[tuple[str, str, str, str]]:
+    """(name, title_zh, title_en, type) of each field; a bare (name, title) pair has no English title and is text."""
+    return [(*f, "", "string")[:4] if len(f) == 2 else tuple(f) for f in fields]
+
+
+def xlsx_bytes(title: str, fields, rows: list[dict], creator: str, readme: list[tuple[str, str]] | None = None) -> bytes:
+    """A workbook: `data` (text columns stay text), `fields` (titles in both languages), `README` (title, source,
+    licence, citation, address)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.writer.excel import ExcelWriter
 
+    fields = field_rows(fields)
     wb = Workbook()
     ws = wb.active
     ws.title = "data"
-    ws.append([name for name, _ in fields])
+    ws.append([name for name, *_ in fields])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for r in rows:
-        ws.append([xlsx_value(r.get(name)) for name, _ in fields])
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # text that looks like a formula stays text, exactly as in the data
+        ws.append([xlsx_value(r.get(name), kind) for name, _, _, kind in fields])
+        for cell, (_, _, _, kind) in zip(ws[ws.max_row], fields):
+            if kind == "string" or (isinstance(cell.value, str) and cell.value.startswith("=")):
+                # text stays text: a formula-like string, an id like 632521, a value_as_printed like 95%
+                cell.data_type = "s"
+                cell.number_format = "@"
     meta = wb.create_sheet("fields")
-    meta.append(["field", "title_zh", "title_en"])
-    for name, label in fields:
-        meta.append([name, label, ""])
+    meta.append(["field", "title_zh", "title_en", "type"])
+    for row in fields:
+        meta.append(list(row))
+    info = wb.create_sheet("README", 0)
+    info.append(["key", "value"])
+    for key, value in readme or [("title", title)]:
+        info.append([key, value])
+        info.cell(info.max_row, 2).data_type = "s"
+    wb.active = wb.sheetnames.index("data")
     wb.properties.title = title
     wb.properties.creator = creator
     fixed = dt.datetime(2020, 1, 1)
@@ -92,9 +109,11 @@ def xlsx_bytes(title: str, fields: list[tuple[str, str]], rows: list[dict], crea
     return normalize_zip(buf.getvalue())
 
 
-def xlsx_value(v):
+def xlsx_value(v, kind: str = ""):
     if hasattr(v, "isoformat"):
         return v.isoformat()
+    if kind == "string" and v is not None and not isinstance(v, str):
+        return fmt_cell(v)
     return v
 
 
@@ -122,34 +141,102 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def field_names(corpus_schemas: dict, name: str) -> list[tuple[str, str]]:
-    return [(f["name"], f.get("title", "")) for f in corpus_schemas[name]["fields"]]
+def field_names(corpus_schemas: dict, name: str) -> list[tuple[str, str, str, str]]:
+    """(name, title_zh, title_en, type) of each field of a schema, as the schema file declares them."""
+    return [
+        (f["name"], f.get("title", ""), f.get("title_en", ""), f.get("type", "string")) for f in corpus_schemas[name]["fields"]
+    ]
+
+
+# every CSV the site publishes: UTF-8 with a BOM, comma, CRLF, double quotes (the Frictionless dialect, declared)
+DIALECT = {"delimiter": ",", "lineTerminator": "\r\n", "quoteChar": '"', "doubleQuote": True, "header": True}
+
+
+def csv_resource(name: str, path: str, schema: dict, **extra) -> dict:
+    return {
+        "name": name,
+        "profile": "tabular-data-resource",
+        "path": path,
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "dialect": DIALECT,
+        **extra,
+        "schema": schema,
+    }
 
 
 def package_descriptor(pkg, schemas: dict, site_url: str) -> dict:
-    """A standalone datapackage.json: schemas inlined, so the zip validates on its own."""
+    """A standalone datapackage.json: schemas inlined, resource paths relative to it (data/*.csv beside it),
+    so it validates where it is published and after download. The source text is named, not linked: the
+    portal knows no public address for it."""
     doc = pkg.document
     return {
-        "profile": "data-package",
+        "profile": "tabular-data-package",
         "name": pkg.id,
         "title": doc["title_zh"],
         "title_en": doc["title_en"],
         "description": f"{doc['title_zh']}中的全部数字及其出处（原文行号与原文数值）。",
         "homepage": f"{site_url}documents/{pkg.id}/",
         "licenses": [LICENSE],
-        "sources": [{"title": doc["title_zh"], "path": doc["source_file"], "sha256": doc["source_sha256"]}],
-        "resources": [
-            {
-                "name": r["name"],
-                "path": f"data/{r['name']}.csv",
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "schema": schemas[r["name"]],
-            }
-            for r in pkg.descriptor["resources"]
-        ],
+        "sources": [{"title": doc["title_zh"], "source_file": doc["source_file"], "sha256": doc["source_sha256"]}],
+        "resources": [csv_resource(r["name"], f"data/{r['name']}.csv", schemas[r["name"]]) for r in pkg.descriptor["resources"]],
     }
+
+
+ID_FIELD_SUFFIX = "_id"
+
+
+def merged_schema(schema: dict, is_figures: bool, names: set[str]) -> dict:
+    """A family's schema for the portal-wide table: ids are text; figure ids are unique per document only."""
+    fields = []
+    for f in schema["fields"]:
+        f = {**f, "constraints": dict(f.get("constraints", {}))}
+        if f["name"].endswith(ID_FIELD_SUFFIX):
+            f["type"] = "string"
+        if is_figures and f["name"] == "figure_id":
+            f["constraints"].pop("unique", None)
+        if not f["constraints"]:
+            del f["constraints"]
+        fields.append(f)
+    out = {k: v for k, v in schema.items() if k not in ("fields", "primaryKey", "foreignKeys")}
+    out["fields"] = fields
+    out["primaryKey"] = ["doc_id", "figure_id"] if is_figures else list(schema.get("primaryKey", []))
+    fks = [fk for fk in schema.get("foreignKeys", []) if fk["reference"]["resource"] in names | {""}]
+    if fks:
+        out["foreignKeys"] = fks
+    return out
+
+
+def merged_descriptor(schemas: dict, site_url: str) -> dict:
+    """downloads/all/datapackage.json: the merged tables, built from the schema files in datasets/schemas/."""
+    names = set(schemas)
+    resources = []
+    for name in merged_names(schemas):
+        fam = families.BY_NAME.get(name)
+        extra = {"title": fam.title_zh, "title_en": fam.title_en, "description": fam.description_zh} if fam else {}
+        schema = merged_schema(schemas[name], bool(fam and fam.is_figures), names)
+        resources.append(csv_resource(name, f"{name}.csv", schema, **extra))
+    return {
+        "profile": "tabular-data-package",
+        "name": "poverty-plans-all",
+        "title": "全部规划文件的合并表",
+        "title_en": "All documents: merged tables",
+        "description": "全部数据包合并后的表：每个数据类别一张表，另有文件、地区等参照表。数字编号在同一文件内唯一，"
+        "因此数字表的主键是（doc_id, figure_id）。",
+        "homepage": f"{site_url}downloads/",
+        "licenses": [LICENSE],
+        "sources": [{"title": "脱贫攻坚规划文件原文（各文件的数据包列出原文文件名与 SHA-256）"}],
+        "resources": resources,
+    }
+
+
+def merged_names(schemas: dict) -> list[str]:
+    """Reference tables first (the registry's, then any other table the schemas define), then the figure tables."""
+    known = [f.name for f in families.ALL if f.name in schemas]
+    extra = sorted(n for n in schemas if n not in families.BY_NAME)
+    ref = [n for n in known if not families.BY_NAME[n].is_figures]
+    return ref + extra + [n for n in known if families.BY_NAME[n].is_figures]
 
 
 def record(out: Path, rel: str, data: bytes, fmt: str, label: str) -> dict:
@@ -159,15 +246,15 @@ def record(out: Path, rel: str, data: bytes, fmt: str, label: str) -> dict:
     return {"format": fmt, "label": label, "path": rel, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def cached_xlsx(settings: Settings, title: str, fields: list[tuple[str, str]], rows: list[dict]) -> bytes:
+def cached_xlsx(settings: Settings, title: str, fields, rows: list[dict], readme: list[tuple[str, str]]) -> bytes:
     """XLSX is the slowest format to write: reuse the workbook of identical content (a content-hash cache)."""
     if not settings.cache:
-        return xlsx_bytes(title, fields, rows, settings.publisher_zh)
-    blob = json.dumps([title, fields, rows], ensure_ascii=False, sort_keys=True, default=str)
+        return xlsx_bytes(title, fields, rows, settings.publisher_zh, readme)
+    blob = json.dumps([title, fields, rows, readme], ensure_ascii=False, sort_keys=True, default=str)
     path = settings.work / "cache" / "xlsx" / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.xlsx"
     if path.is_file():
         return path.read_bytes()
-    data = xlsx_bytes(title, fields, rows, settings.publisher_zh)
+    data = xlsx_bytes(title, fields, rows, settings.publisher_zh, readme)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
@@ -175,73 +262,110 @@ def cached_xlsx(settings: Settings, title: str, fields: list[tuple[str, str]], r
     return data
 
 
-def run(derived: Derived, settings: Settings, docs_dir: Path) -> Downloads:
+def xlsx_readme(ds, settings: Settings) -> list[tuple[str, str]]:
+    """The README sheet: what the workbook is, where its numbers come from, how to cite it."""
+    url = settings.site_url + ds.url
+    doc = ds.document
+    return [
+        ("title", ds.title_zh),
+        ("title_en", ds.title_en),
+        ("source document", f"{doc['title_zh']}（{doc['source_file']}，SHA-256 {doc['source_sha256']}）"),
+        ("licence", f"{LICENSE['title']} ({LICENSE['name']}) {LICENSE['path']}"),
+        ("citation", f"{settings.publisher_zh}. {ds.title_zh}[DS/OL]. {url}."),
+        ("address", url),
+        ("publisher", f"{settings.publisher_zh} / {settings.publisher_en}"),
+        ("note", "编号（*_id）与原文数值（value_as_printed）列是文本，不是数字。Id and value_as_printed columns are text."),
+    ]
+
+
+def package_files(derived: Derived, settings: Settings) -> dict[str, dict[str, bytes]]:
+    """Per package: its CSVs (data/*.csv), its datapackage.json and errata, keyed by path inside the package."""
     schemas = derived.corpus.schemas
-    out = docs_dir
-    package_files: dict[str, dict[str, bytes]] = {}
+    out: dict[str, dict[str, bytes]] = {}
     for pkg in derived.packages:
         files = {}
         for res in pkg.descriptor["resources"]:
-            fields = [n for n, _ in field_names(schemas, res["name"])]
-            files[f"{pkg.id}/data/{res['name']}.csv"] = csv_bytes(fields, pkg.tables[res["name"]], bom=False)
+            fields = [n for n, *_ in field_names(schemas, res["name"])]
+            files[f"data/{res['name']}.csv"] = csv_bytes(fields, pkg.tables[res["name"]])
         desc = package_descriptor(pkg, schemas, settings.site_url)
-        files[f"{pkg.id}/datapackage.json"] = json.dumps(desc, ensure_ascii=False, indent=1).encode()
+        files["datapackage.json"] = json.dumps(desc, ensure_ascii=False, indent=1).encode()
         errata = pkg.dir / "errata.yaml"
         if errata.exists():
-            files[f"{pkg.id}/errata.yaml"] = errata.read_bytes()
-        package_files[pkg.id] = files
-    by_dataset = {}
-    for ds in derived.datasets:
-        base = f"downloads/{ds.id}/{ds.id}"
-        fields = field_names(schemas, ds.family.name)
-        names = [n for n, _ in fields]
-        rows = [public_row(r) for r in ds.rows]
-        pkg_files = package_files[ds.package.id]
-        pkg_zip = {k.split("/", 1)[1]: v for k, v in pkg_files.items()}
-        by_dataset[ds.id] = [
-            record(out, f"{base}.csv", csv_bytes(names, ds.rows), "CSV", "CSV（UTF-8，Excel 可直接打开）"),
-            record(out, f"{base}.xlsx", cached_xlsx(settings, ds.title_zh, fields, rows), "XLSX", "Excel 工作簿"),
-            record(
-                out,
-                f"{base}.json",
-                json.dumps(
-                    {
-                        "dataset": ds.id,
-                        "title": ds.title_zh,
-                        "title_en": ds.title_en,
-                        "license": LICENSE["name"],
-                        "source": ds.document["title_zh"],
-                        "fields": names,
-                        "rows": rows,
-                    },
-                    ensure_ascii=False,
-                    indent=1,
-                ).encode(),
-                "JSON",
-                "JSON",
-            ),
-            record(
-                out,
-                f"downloads/{ds.id}/datapackage.json",
-                pkg_files[f"{ds.package.id}/datapackage.json"],
-                "datapackage.json",
-                "Frictionless 数据包描述",
-            ),
-            record(out, f"downloads/{ds.id}/{ds.package.id}.zip", zip_bytes(pkg_zip), "ZIP", "整个数据包（zip）"),
-        ]
-    bulk = {}
-    for files in package_files.values():
-        bulk.update(files)
+            files["errata.yaml"] = errata.read_bytes()
+        out[pkg.id] = files
+    return out
+
+
+def dataset_files(ds, settings: Settings, out: Path, schemas: dict, pkg_files: dict[str, bytes]) -> list[dict]:
+    """A dataset's downloads: CSV, XLSX, JSON, and its package as published beside them (datapackage.json
+    with the package's CSVs in data/, so that its resource paths resolve) and as a zip."""
+    base = f"downloads/{ds.id}/{ds.id}"
+    fields = field_names(schemas, ds.family.name)
+    names = [n for n, *_ in fields]
+    rows = [public_row(r) for r in ds.rows]
+    for rel, data in pkg_files.items():
+        if rel.startswith("data/"):
+            record(out, f"downloads/{ds.id}/{rel}", data, "CSV", rel)
+    doc_json = {
+        "dataset": ds.id,
+        "title": ds.title_zh,
+        "title_en": ds.title_en,
+        "license": LICENSE["name"],
+        "source": ds.document["title_zh"],
+        "fields": names,
+        "rows": rows,
+    }
+    xlsx = cached_xlsx(settings, ds.title_zh, fields, rows, xlsx_readme(ds, settings))
+    return [
+        record(out, f"{base}.csv", csv_bytes(names, ds.rows), "CSV", "CSV（UTF-8，Excel 可直接打开）"),
+        record(out, f"{base}.xlsx", xlsx, "XLSX", "Excel 工作簿"),
+        record(out, f"{base}.json", json.dumps(doc_json, ensure_ascii=False, indent=1).encode(), "JSON", "JSON"),
+        record(
+            out,
+            f"downloads/{ds.id}/datapackage.json",
+            pkg_files["datapackage.json"],
+            "datapackage.json",
+            "Frictionless 数据包描述",
+        ),
+        record(out, f"downloads/{ds.id}/{ds.package.id}.zip", zip_bytes(pkg_files), "ZIP", "整个数据包（zip）"),
+    ]
+
+
+def all_schemas(derived: Derived, settings: Settings) -> dict[str, dict]:
+    """The registry's schemas, plus any other table a schema file in datasets/schemas/ defines."""
+    import yaml
+
+    schemas = dict(derived.corpus.schemas)
+    for path in sorted((settings.datasets / "schemas").glob("*.schema.yaml")):
+        name = path.name.removesuffix(".schema.yaml")
+        if name not in schemas:
+            schemas[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return schemas
+
+
+def merged_files(derived: Derived, settings: Settings, out: Path) -> tuple[dict[str, dict], dict]:
+    """downloads/all/<table>.csv for every table, and the datapackage.json that describes them."""
+    schemas = all_schemas(derived, settings)
     merged = {}
-    for fam in families.ALL:
-        rows = derived.tables.get(fam.name, [])
-        if fam.name == "regions":
-            rows = list(derived.regions.values())
-        names = [n for n, _ in field_names(schemas, fam.name)]
-        merged[fam.name] = record(
-            out, f"downloads/all/{fam.name}.csv", csv_bytes(names, rows), "CSV", f"{fam.title_zh}（全部文件）"
-        )
-        merged[fam.name]["rows"] = len(rows)
-        merged[fam.name]["family"] = fam
+    for name in merged_names(schemas):
+        rows = list(derived.regions.values()) if name == "regions" else derived.tables.get(name, [])
+        fam = families.BY_NAME.get(name)
+        names = [n for n, *_ in field_names(schemas, name)]
+        title = fam.title_zh if fam else name
+        merged[name] = record(out, f"downloads/all/{name}.csv", csv_bytes(names, rows), "CSV", f"{title}（全部文件）")
+        merged[name]["rows"] = len(rows)
+        merged[name]["family"] = fam
+    desc = json.dumps(merged_descriptor(schemas, settings.site_url), ensure_ascii=False, indent=1).encode()
+    package = record(out, "downloads/all/datapackage.json", desc, "datapackage.json", "合并表的 Frictionless 数据包描述")
+    return merged, package
+
+
+def run(derived: Derived, settings: Settings, docs_dir: Path) -> Downloads:
+    schemas = derived.corpus.schemas
+    out = docs_dir
+    packages = package_files(derived, settings)
+    by_dataset = {ds.id: dataset_files(ds, settings, out, schemas, packages[ds.package.id]) for ds in derived.datasets}
+    bulk = {f"{pkg_id}/{rel}": data for pkg_id, files in packages.items() for rel, data in files.items()}
+    merged, merged_package = merged_files(derived, settings, out)
     bulk_rec = record(out, "downloads/all/all-datapackages.zip", zip_bytes(bulk), "ZIP", "全部数据包（zip）")
-    return Downloads(by_dataset, bulk_rec, merged)
+    return Downloads(by_dataset, bulk_rec, merged, merged_package)
