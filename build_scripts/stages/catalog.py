@@ -11,7 +11,10 @@ from xml.sax.saxutils import escape
 
 from ..settings import LICENSE, Settings
 from .derive import Derived
-from .downloads import MEDIA_TYPES, Downloads
+from .downloads import MEDIA_TYPES, Downloads, long_description
+from .pages import region_name
+
+ISSUED = "2020-01-01"  # first publication of the catalogue
 
 
 def git_changes(settings: Settings) -> list[dict]:
@@ -111,41 +114,145 @@ def data_json(derived: Derived, files: Downloads, settings: Settings, modified: 
     }
 
 
+IANA = "http://www.iana.org/assignments/media-types/"
+EU = "http://publications.europa.eu/resource/authority/"
+# the EU file-type vocabulary's term for each download format (dct:format)
+FILE_TYPES = {"CSV": "CSV", "XLSX": "XLSX", "JSON": "JSON", "datapackage.json": "JSON", "ZIP": "ZIP"}
+DCAT_CONTEXT = {
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dcatap": "http://data.europa.eu/r5r/",
+    "dct": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "spdx": "http://spdx.org/rdf/terms#",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+
+def typed(value, datatype: str) -> dict:
+    return {"@value": str(value), "@type": datatype}
+
+
+def langs(zh: str, en: str) -> list[dict]:
+    return [{"@value": zh, "@language": "zh"}, {"@value": en, "@language": "en"}]
+
+
+def dcat_license() -> dict:
+    return {
+        "@id": LICENSE["path"],
+        "@type": "dct:LicenseDocument",
+        "dct:type": concept(f"{EU}licence/CC_BY_4_0", LICENSE["title"]),
+    }
+
+
+def concept(iri: str, label: str) -> dict:
+    """A term of a controlled vocabulary, typed and labelled in place (SHACL checks the data graph alone)."""
+    return {"@id": iri, "@type": "skos:Concept", "skos:prefLabel": {"@value": label, "@language": "en"}}
+
+
+def dcat_publisher(settings: Settings) -> dict:
+    return {
+        "@id": settings.site_url + "about/",
+        "@type": "foaf:Agent",
+        "foaf:name": langs(settings.publisher_zh, settings.publisher_en),
+    }
+
+
+def dcat_theme() -> dict:
+    return {**concept(f"{EU}data-theme/SOCI", "Population and society"), "skos:inScheme": {"@id": f"{EU}data-theme"}}
+
+
+def dcat_location(rid: str, name: str, settings: Settings) -> dict:
+    """A region, by its page on this site (the portal has no coordinates: no dcat:bbox or dcat:centroid)."""
+    return {
+        "@id": f"{settings.site_url}regions/{rid}/",
+        "@type": "dct:Location",
+        "skos:prefLabel": {"@value": name, "@language": "zh"},
+    }
+
+
+def dcat_distribution(d: dict, ds_url: str, settings: Settings) -> dict:
+    media = MEDIA_TYPES[d["format"]]
+    return {
+        "@id": settings.site_url + d["path"],
+        "@type": "dcat:Distribution",
+        "dct:title": d["label"],
+        "dct:description": f"{d['label']}：{d['path'].rsplit('/', 1)[-1]}",
+        "dcat:accessURL": {"@id": ds_url},
+        "dcat:downloadURL": {"@id": settings.site_url + d["path"]},
+        "dcat:mediaType": {"@id": IANA + media, "@type": "dct:MediaType"},
+        "dct:format": {"@id": f"{EU}file-type/{FILE_TYPES[d['format']]}", "@type": "dct:MediaTypeOrExtent"},
+        "dct:license": dcat_license(),
+        "dcatap:availability": concept(f"{EU}planned-availability/STABLE", "stable"),
+        "dcat:byteSize": typed(d["size"], "xsd:nonNegativeInteger"),
+        "spdx:checksum": {
+            "@type": "spdx:Checksum",
+            "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256", "@type": "spdx:ChecksumAlgorithm"},
+            "spdx:checksumValue": typed(d["sha256"], "xsd:hexBinary"),
+        },
+    }
+
+
+def dcat_dataset(ds, files: list[dict], settings: Settings, modified: str) -> dict:
+    url = settings.site_url + ds.url
+    doc = ds.document
+    return {
+        "@id": url,
+        "@type": "dcat:Dataset",
+        "dct:title": langs(ds.title_zh, ds.title_en),
+        "dct:description": {"@value": long_description(ds), "@language": "zh"},
+        "dct:identifier": ds.id,
+        "dct:modified": typed(modified, "xsd:date"),
+        "dct:publisher": dcat_publisher(settings),
+        "dcat:contactPoint": {
+            "@type": ["vcard:Kind", "vcard:Organization"],
+            "vcard:fn": settings.publisher_zh,
+            "vcard:hasEmail": {"@id": f"mailto:{settings.contact_email}"},
+        },
+        "dct:temporal": {
+            "@type": "dct:PeriodOfTime",
+            "dcat:startDate": typed(f"{doc['period_start']}-01-01", "xsd:date"),
+            "dcat:endDate": typed(f"{doc['period_end']}-12-31", "xsd:date"),
+        },
+        "dcat:theme": dcat_theme(),
+        "dct:spatial": dcat_location(doc["region_id"], region_name(ds), settings),
+        "dcat:landingPage": {"@id": url, "@type": "foaf:Document"},
+        # the source text is a document, not a catalogued dataset: provenance says where the figures come from
+        "dct:provenance": {
+            "@type": "dct:ProvenanceStatement",
+            "rdfs:label": f"摘自《{doc['title_zh']}》原文（{doc['source_file']}，SHA-256 {doc['source_sha256']}）",
+        },
+        "foaf:page": {"@id": f"{settings.site_url}documents/{doc['doc_id']}/", "@type": "foaf:Document"},
+        "dcat:keyword": [{"@value": ds.family.title_zh, "@language": "zh"}, {"@value": ds.family.title_en, "@language": "en"}],
+        "dcat:distribution": [dcat_distribution(d, url, settings) for d in files],
+    }
+
+
 def dcat(derived: Derived, files: Downloads, settings: Settings, modified: str) -> dict:
     return {
-        "@context": {
-            "dcat": "http://www.w3.org/ns/dcat#",
-            "dct": "http://purl.org/dc/terms/",
-            "foaf": "http://xmlns.com/foaf/0.1/",
-        },
+        "@context": DCAT_CONTEXT,
         "@id": settings.site_url + "catalog.jsonld",
         "@type": "dcat:Catalog",
-        "dct:title": settings.publisher_zh,
-        "dct:modified": modified,
-        "dct:license": {"@id": LICENSE["path"]},
-        "dcat:dataset": [
-            {
-                "@id": settings.site_url + ds.url,
-                "@type": "dcat:Dataset",
-                "dct:title": [{"@value": ds.title_zh, "@language": "zh"}, {"@value": ds.title_en, "@language": "en"}],
-                "dct:description": ds.summary_zh(),
-                "dct:identifier": ds.id,
-                "dct:license": {"@id": LICENSE["path"]},
-                "dct:source": ds.document["title_zh"],
-                "dcat:keyword": [ds.family.title_zh, ds.family.title_en],
-                "dcat:distribution": [
-                    {
-                        "@type": "dcat:Distribution",
-                        "dcat:downloadURL": {"@id": settings.site_url + d["path"]},
-                        "dcat:mediaType": MEDIA_TYPES[d["format"]],
-                        "dcat:byteSize": d["size"],
-                        "spdx:checksum": {"spdx:algorithm": "sha256", "spdx:checksumValue": d["sha256"]},
-                    }
-                    for d in files.by_dataset[ds.id]
-                ],
-            }
-            for ds in derived.datasets
+        "dct:title": langs(settings.publisher_zh, settings.publisher_en),
+        "dct:description": langs(
+            f"{settings.publisher_zh}的数据目录：脱贫攻坚规划文件中的数字，按文件和数据类别分为数据集，每个数字注明原文出处。",
+            f"Catalogue of the {settings.publisher_en}: the figures of poverty-alleviation plans, one dataset per document "
+            "and family, each figure with its source line.",
+        ),
+        "dct:publisher": dcat_publisher(settings),
+        "dct:modified": typed(modified, "xsd:date"),
+        "dct:issued": typed(ISSUED, "xsd:date"),
+        "dct:language": {"@id": f"{EU}language/ZHO", "@type": "dct:LinguisticSystem"},
+        "dct:license": dcat_license(),
+        "foaf:homepage": {"@id": settings.site_url, "@type": "foaf:Document"},
+        "dct:spatial": [
+            dcat_location(rid, derived.regions.get(rid, {}).get("name_zh", rid), settings)
+            for rid in sorted({doc["region_id"] for doc in derived.documents.values()})
         ],
+        "dcat:themeTaxonomy": {"@id": f"{EU}data-theme", "@type": "skos:ConceptScheme", "dct:title": "Data theme"},
+        "dcat:dataset": [dcat_dataset(ds, files.by_dataset[ds.id], settings, modified) for ds in derived.datasets],
     }
 
 

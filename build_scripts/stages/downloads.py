@@ -41,6 +41,16 @@ class Downloads:
     merged_package: dict | None = None  # downloads/all/datapackage.json, describing the merged tables
 
 
+def long_description(ds) -> str:
+    """A dataset's description for catalogs and schema.org (which wants 50 to 5000 characters): the Chinese
+    summary, then the same in English with the family's description and the provenance of every figure."""
+    en = (
+        f"{ds.title_en}: {len(ds.rows)} figures ({ds.family.description_en.lower()}), each with the line of the "
+        "source text where it is printed and the number as printed."
+    )
+    return f"{ds.summary_zh()} {en}"[:5000]
+
+
 def csv_bytes(fields: list[str], rows: list[dict], bom: bool = True) -> bytes:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\r\n", extrasaction="ignore")

@@ -22,7 +22,7 @@ from ..families import LABELS
 from ..settings import LICENSE, Settings
 from .charts import ChartSet
 from .derive import Derived
-from .downloads import MEDIA_TYPES, Downloads
+from .downloads import MEDIA_TYPES, Downloads, long_description
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
@@ -112,14 +112,16 @@ def dataset_jsonld(ds, files: list[dict], settings: Settings) -> dict:
         "@type": "Dataset",
         "name": ds.title_zh,
         "alternateName": ds.title_en,
-        "description": ds.summary_zh(),
+        "description": long_description(ds),
         "url": url,
         "identifier": ds.id,
         "inLanguage": "zh-CN",
         "keywords": keywords(ds),
         "license": LICENSE["path"],
         "isAccessibleForFree": True,
-        "creator": {"@type": "Organization", "name": settings.publisher_zh},
+        "creator": {"@type": "Organization", "name": settings.publisher_zh, "url": settings.site_url},
+        "publisher": {"@type": "Organization", "name": settings.publisher_zh, "url": settings.site_url},
+        "includedInDataCatalog": {"@type": "DataCatalog", "name": settings.publisher_zh, "url": settings.site_url + "catalog/"},
         "isBasedOn": {"@type": "CreativeWork", "name": ds.document["title_zh"], "sha256": ds.document["source_sha256"]},
         "temporalCoverage": f"{ds.document['period_start']}/{ds.document['period_end']}",
         "spatialCoverage": {"@type": "Place", "name": region_name(ds)},
