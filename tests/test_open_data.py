@@ -400,6 +400,7 @@ def test_every_xlsx_has_a_readme_and_titles_in_both_languages(built_site):
     assert books
     for path in books:
         wb = openpyxl.load_workbook(path)
+        assert wb.sheetnames[0] == "data", f"{path.name}: programs read the first sheet: it must be the data"
         readme = {r[0]: r[1] for r in wb["README"].iter_rows(min_row=2, values_only=True)}
         for key in ("title", "source document", "licence", "citation", "address"):
             assert readme.get(key), (path.name, key)

@@ -1,4 +1,4 @@
-"""Stage 7, catalog: machine-readable metadata — data.json (Project Open Data 1.1), a DCAT catalog in
+"""Stage 7, catalog: machine-readable metadata — data.json (Project Open Data 1.1), a DCAT-AP 3.0.1 catalog in
 JSON-LD, a static JSON API with stable URLs, and an Atom feed of data changes (from git history).
 """
 

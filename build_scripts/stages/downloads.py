@@ -21,6 +21,7 @@ from ..settings import LICENSE, Settings
 from .derive import Derived, public_row
 
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+XLSX_LAYOUT = 2  # part of the workbook cache's key: change it when xlsx_bytes writes a different workbook
 # the IANA media type of each download format, for pages (schema.org) and catalogs (DCAT, data.json)
 MEDIA_TYPES = {
     "CSV": "text/csv",
@@ -102,12 +103,11 @@ def xlsx_bytes(title: str, fields, rows: list[dict], creator: str, readme: list[
     meta.append(["field", "title_zh", "title_en", "type"])
     for row in fields:
         meta.append(list(row))
-    info = wb.create_sheet("README", 0)
+    info = wb.create_sheet("README")  # last: `data` stays the first sheet, the one programs read by default
     info.append(["key", "value"])
     for key, value in readme or [("title", title)]:
         info.append([key, value])
         info.cell(info.max_row, 2).data_type = "s"
-    wb.active = wb.sheetnames.index("data")
     wb.properties.title = title
     wb.properties.creator = creator
     fixed = dt.datetime(2020, 1, 1)
@@ -260,7 +260,7 @@ def cached_xlsx(settings: Settings, title: str, fields, rows: list[dict], readme
     """XLSX is the slowest format to write: reuse the workbook of identical content (a content-hash cache)."""
     if not settings.cache:
         return xlsx_bytes(title, fields, rows, settings.publisher_zh, readme)
-    blob = json.dumps([title, fields, rows, readme], ensure_ascii=False, sort_keys=True, default=str)
+    blob = json.dumps([XLSX_LAYOUT, title, fields, rows, readme], ensure_ascii=False, sort_keys=True, default=str)
     path = settings.work / "cache" / "xlsx" / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.xlsx"
     if path.is_file():
         return path.read_bytes()
