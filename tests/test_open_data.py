@@ -165,7 +165,7 @@ def test_descriptors_declare_profile_licence_and_sources(built_site):
         assert desc["licenses"] and all(lic.get("name") and lic.get("path") for lic in desc["licenses"]), where
         assert desc["sources"] and all(s.get("title") for s in desc["sources"]), where
         # a source's path is a real address or absent: never a file name published nowhere
-        assert all(s["path"].startswith("https://") for s in desc["sources"] if "path" in s), where
+        assert all(s["path"].startswith(("https://", "http://")) for s in desc["sources"] if "path" in s), where
         for res in desc["resources"]:
             assert res["profile"] == "tabular-data-resource" and res["dialect"]["delimiter"] == ",", (where, res["name"])
             assert (path.parent / res["path"]).is_file(), (where, res["path"])

@@ -176,6 +176,15 @@ def csv_resource(name: str, path: str, schema: dict, **extra) -> dict:
     }
 
 
+def source_entry(doc: dict) -> dict:
+    """The package's source: its title, its file name and checksum; a path only where a public address is known."""
+    entry = {"title": doc["title_zh"], "source_file": doc["source_file"], "sha256": doc["source_sha256"]}
+    url = doc.get("source_url") or ""
+    if url.startswith(("https://", "http://")):
+        entry["path"] = url
+    return entry
+
+
 def package_descriptor(pkg, schemas: dict, site_url: str) -> dict:
     """A standalone datapackage.json: schemas inlined, resource paths relative to it (data/*.csv beside it),
     so it validates where it is published and after download. The source text is named, not linked: the
@@ -189,7 +198,7 @@ def package_descriptor(pkg, schemas: dict, site_url: str) -> dict:
         "description": f"{doc['title_zh']}中的全部数字及其出处（原文行号与原文数值）。",
         "homepage": f"{site_url}documents/{pkg.id}/",
         "licenses": [LICENSE],
-        "sources": [{"title": doc["title_zh"], "source_file": doc["source_file"], "sha256": doc["source_sha256"]}],
+        "sources": [source_entry(doc)],
         "resources": [csv_resource(r["name"], f"data/{r['name']}.csv", schemas[r["name"]]) for r in pkg.descriptor["resources"]],
     }
 
