@@ -175,6 +175,20 @@ def cached_xlsx(settings: Settings, title: str, fields: list[tuple[str, str]], r
     return data
 
 
+def bulk_readme(settings: Settings, merged: dict) -> bytes:
+    """The bulk download's README: what the files are, the licence, and which figures may be added up."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"), autoescape=False
+    )
+    text = env.get_template("bulk-readme.txt.j2").render(
+        publisher_zh=settings.publisher_zh, publisher_en=settings.publisher_en, site_url=settings.site_url,
+        license=LICENSE, merged=merged,
+    )  # fmt: skip
+    return text.replace("\n", "\r\n").encode("utf-8")  # CRLF: Notepad opens it as written
+
+
 def run(derived: Derived, settings: Settings, docs_dir: Path) -> Downloads:
     schemas = derived.corpus.schemas
     out = docs_dir
@@ -243,5 +257,8 @@ def run(derived: Derived, settings: Settings, docs_dir: Path) -> Downloads:
         )
         merged[fam.name]["rows"] = len(rows)
         merged[fam.name]["family"] = fam
+    readme = bulk_readme(settings, merged)
+    bulk["README.txt"] = readme
+    record(out, "downloads/all/README.txt", readme, "TXT", "说明（相加规则）")
     bulk_rec = record(out, "downloads/all/all-datapackages.zip", zip_bytes(bulk), "ZIP", "全部数据包（zip）")
     return Downloads(by_dataset, bulk_rec, merged)
