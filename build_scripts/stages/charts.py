@@ -108,6 +108,12 @@ def with_totals(chart: Chart, ds: Dataset, derived_checks: dict) -> Chart:
                              "erratum": outcome.get("erratum", False)})  # fmt: skip
         verdict = "相符" if outcome.get("ok", True) else "原文不符，差异已记入勘误"
         notes.append(f"图中{len(parts)}项之和与原文合计 {total['value_as_printed']}（第{total['line_start']}行）{verdict}")
+    if len(notes) > 2:  # a two-way table: its row and column totals, in one sentence
+        bad = sum(1 for t in chart.totals if not t["ok"])
+        notes = [
+            f"图中各项与原文印出的{len(notes)}个合计逐一核对：{len(notes) - bad}个相符"
+            + (f"，{bad}个原文不符，差异已记入勘误" if bad else "")
+        ]
     chart.note = "；".join(notes)
     return chart
 
