@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import MINI, MINI_SOURCES, ROOT, copy_datasets, mini_datasets, run_portal  # noqa: F401 - re-exported
+from helpers import MINI, MINI_SOURCES, ROOT, mini_datasets, run_portal
 
 NO_SOURCES = "the real source texts are missing: set PORTAL_SOURCES or put them at ../shared/seeds"
 
@@ -69,11 +69,6 @@ def sources() -> Path:
 
 
 @pytest.fixture(scope="session")
-def corpus() -> Corpus:
-    return CORPUS
-
-
-@pytest.fixture(scope="session")
 def portal():
     return run_portal
 
@@ -113,6 +108,18 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+# --- markers ------------------------------------------------------------------------------------------------
+# A test that needs a whole built site is `slow`, marked here from the fixtures it uses (others are marked
+# where they are defined); `browser` tests are marked in their files. `make test` runs them all.
+SITE_FIXTURES = {"built_site", "site_url", "hostile", "good_site", "bench"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SITE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 # --- no silent skips in CI ----------------------------------------------------------------------------------

@@ -537,7 +537,7 @@ def test_search_every_place_name(context, site_url):
     Material 9.8.1 cuts a Chinese query into words it finds in the index but never tries the whole
     query as one word, and ORs the pieces: 上新庄镇 becomes 上* 新* (庄镇 is lost) and 共和县 becomes
     共* 和*, and the place's page is lost among every word starting with those characters. The fix
-    (a patch of the search worker in build_scripts/site.py) is described in the browser-test report.
+    (a patch of the search worker, build_scripts/stages/search.py) is described in that module.
     """
     names = place_pages()
     page = context.new_page()
@@ -568,7 +568,7 @@ def test_search_words_run_together(context, site_url, query, expected, top):
     """Chinese is typed without spaces: a query of two words finds the pages that hold both.
 
     Material 9.8.1 glues a Chinese run to the digits before it (2019投资* matches no word) and ORs the
-    words it cuts a run into; see the report on build_scripts/site.py for the fix.
+    words it cuts a run into; build_scripts/stages/search.py describes the fix.
     """
     page = context.new_page()
     open_search(page, site_url)

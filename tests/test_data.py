@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FIXTURE, ROOT, copy_datasets
-from helpers import read_csv, write_csv
+from conftest import FIXTURE, ROOT
+from helpers import copy_datasets, read_csv, write_csv
 
 ERROR_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<row>\d+|-):(?P<field>[^:\n]+): (?P<msg>.+)$", re.M)
 FIGURE_FILES = sorted(p for p in (ROOT / "datasets").glob("*/data/*.csv") if p.stem not in ("documents", "regions"))

@@ -18,8 +18,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from xml.etree import ElementTree
 
 import pytest
-from conftest import ROOT, copy_datasets
-from helpers import MINI_SOURCES, Page, build_isolated, mini_datasets, tree_hashes
+from helpers import MINI_SOURCES, ROOT, Page, build_isolated, copy_datasets, mini_datasets, tree_hashes
 
 from build_scripts.settings import Settings
 
@@ -69,6 +68,7 @@ def two_clean_builds(tmp: Path, *args: str) -> tuple[Path, Path]:
     return first, second
 
 
+@pytest.mark.slow
 def test_two_clean_builds_are_byte_identical(tmp_path):
     ds = mini_datasets(tmp_path)
     first, second = two_clean_builds(tmp_path, "--datasets", str(ds), "--sources", str(MINI_SOURCES))

@@ -7,7 +7,6 @@ Everything runs the real CLI (`python -m build_scripts`) in a temporary git repo
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import shlex
@@ -18,12 +17,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import ROOT, read_csv, read_rows
 
 from build_scripts.errors import UsageError
 from build_scripts.settings import Settings
 from build_scripts.tools import diff, scaffold
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = [ROOT / ".github" / "workflows" / "site.yml", ROOT / ".github" / "workflows" / "links.yml"]
 
 DOC = "mouxian-2016"
@@ -73,14 +72,8 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def write_rows(path: Path, rows: list[dict]) -> None:
-    with path.open(encoding="utf-8") as fh:
-        header = next(csv.reader(fh))
-    scaffold.write_csv(path, header, rows)
-
-
-def read_rows(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    """Rows under the header the scaffold wrote, written as the scaffold writes them."""
+    scaffold.write_csv(path, read_rows(path)[0], rows)
 
 
 def baseline_rows() -> list[dict]:
@@ -120,6 +113,7 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_add_document_loop(repo: Path):
     ds = ["--datasets", "datasets"]
     src = ["--sources", "sources"]
@@ -199,6 +193,7 @@ def test_add_document_loop(repo: Path):
     assert "unknown git revision 'no-such-branch'" in res.stderr
 
 
+@pytest.mark.slow
 def test_diff_reports_packages_errata_ignore_and_pages(repo: Path):
     datasets = repo / "datasets"
     settings = Settings(root=repo, datasets=datasets)
@@ -253,7 +248,7 @@ def test_diff_reports_packages_errata_ignore_and_pages(repo: Path):
     # changes: a row moves to a township (new region), an erratum is edited, an ignore entry added,
     # beta is removed and gamma added
     pkg = datasets / "alpha-2016"
-    rows = read_rows(pkg / "data" / "exit_schedules.csv")
+    rows = read_csv(pkg / "data" / "exit_schedules.csv")
     rows[0].update(region_id="999001-dazhuang", value="4200", value_as_printed="4200人")
     rows.append({**rows[0], "figure_id": "EA002", "region_id": "999001"})
     write_rows(pkg / "data" / "exit_schedules.csv", rows)

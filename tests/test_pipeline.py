@@ -1,4 +1,5 @@
-"""The pipeline end to end on a small package, the CLI's contract, and the declared settings."""
+"""The pipeline end to end on a small package of the corpus (real, or the fixture), the CLI's contract, and the
+declared settings."""
 
 from __future__ import annotations
 
@@ -8,31 +9,41 @@ import re
 import shutil
 from dataclasses import fields
 
+import pytest
 import yaml
-from conftest import ROOT
+from conftest import CORPUS, ROOT
+from helpers import SCHEMAS, read_csv
 
 from build_scripts import cli
 from build_scripts.settings import Settings
 
+# one small package of the corpus, with its source texts: the real xinping-2018, or the fixture's mini-2020
+SMALL = "xinping-2018" if CORPUS.is_real else "mini-2020"
+
 
 def small_datasets(tmp_path):
     ds = tmp_path / "datasets"
-    shutil.copytree(ROOT / "datasets" / "schemas", ds / "schemas")
-    shutil.copytree(ROOT / "datasets" / "xinping-2018", ds / "xinping-2018")
+    shutil.copytree(SCHEMAS, ds / "schemas")
+    shutil.copytree(CORPUS.packages / SMALL, ds / SMALL)
     return ds
 
 
-def test_build_small_package_end_to_end(tmp_path, portal, sources):
+def small_region() -> str:
+    return read_csv(CORPUS.packages / SMALL / "data" / "documents.csv")[0]["region_id"]
+
+
+@pytest.mark.slow
+def test_build_small_package_end_to_end(tmp_path, portal):
     ds = small_datasets(tmp_path)
     out = tmp_path / "site"
-    proc = portal("build", "--datasets", str(ds), "--sources", str(sources), "--out", str(out))
+    proc = portal("build", "--datasets", str(ds), "--sources", str(CORPUS.sources), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     for page in (
         "index.html",
         "catalog/index.html",
-        "documents/xinping-2018/index.html",
-        "regions/530427/index.html",
-        "datasets/xinping-2018-investments/index.html",
+        f"documents/{SMALL}/index.html",
+        f"regions/{small_region()}/index.html",
+        f"datasets/{SMALL}-investments/index.html",
         "quality/index.html",
         "downloads/index.html",
         "data.json",
@@ -44,19 +55,21 @@ def test_build_small_package_end_to_end(tmp_path, portal, sources):
         assert (out / page).is_file(), page
     # every stage left its mark: a chart, a download, a catalog entry
     assert list((out / "charts").glob("*.svg"))
-    assert (out / "downloads" / "xinping-2018-investments" / "xinping-2018-investments.csv").is_file()
+    assert (out / "downloads" / f"{SMALL}-investments" / f"{SMALL}-investments.csv").is_file()
     api = json.loads((out / "api" / "datasets.json").read_text(encoding="utf-8"))
-    assert {d["id"] for d in api["datasets"]} >= {"xinping-2018-investments", "xinping-2018-measures"}
+    assert {d["id"] for d in api["datasets"]} >= {f"{SMALL}-investments", f"{SMALL}-measures"}
     # no leftovers of the atomic swap beside the output
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
 
 
-def test_failed_build_keeps_last_good_site(tmp_path, portal, sources):
+@pytest.mark.slow
+def test_failed_build_keeps_last_good_site(tmp_path, portal):
     ds = small_datasets(tmp_path)
     out = tmp_path / "site"
+    sources = CORPUS.sources
     assert portal("build", "--datasets", str(ds), "--sources", str(sources), "--out", str(out)).returncode == 0
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    csv_path = ds / "xinping-2018" / "data" / "targets.csv"
+    csv_path = ds / SMALL / "data" / "targets.csv"
     lines = csv_path.read_text(encoding="utf-8").splitlines()
     cells = lines[1].split(",")
     value_col = lines[0].split(",").index("value")
@@ -66,7 +79,7 @@ def test_failed_build_keeps_last_good_site(tmp_path, portal, sources):
     proc = portal("build", "--datasets", str(ds), "--sources", str(sources), "--out", str(out))
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
-    assert "xinping-2018/data/targets.csv:2:value:" in proc.stderr
+    assert f"{SMALL}/data/targets.csv:2:value:" in proc.stderr
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
 
@@ -131,9 +144,9 @@ def test_generated_pages_are_not_committed():
     assert "site/" in ignored and ".build/" in ignored
 
 
-def test_check_extract_checks_a_workspace_without_descriptor(tmp_path, portal, sources):
+def test_check_extract_checks_a_workspace_without_descriptor(tmp_path, portal):
     """The extraction loop: one document's CSVs and lists in a folder, checked before they become a package."""
-    pkg = ROOT / "datasets" / "xinping-2018"
+    pkg = CORPUS.packages / SMALL
     ws = tmp_path / "ws"
     ws.mkdir()
     for f in (pkg / "data").glob("*.csv"):
@@ -141,10 +154,10 @@ def test_check_extract_checks_a_workspace_without_descriptor(tmp_path, portal, s
             shutil.copy(f, ws / f.name)
     for f in ("ignore.yaml", "errata.yaml"):
         shutil.copy(pkg / f, ws / f)
-    source = sources / "003_3c24fdc0372bba72.txt"
-    proc = portal("check-extract", "--workspace", str(ws), "--doc", "xinping-2018", "--source", str(source))
+    source = CORPUS.sources / read_csv(pkg / "data" / "documents.csv")[0]["source_file"]
+    proc = portal("check-extract", "--workspace", str(ws), "--doc", SMALL, "--source", str(source))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 uncovered number(s)" in proc.stdout
     (ws / "ignore.yaml").write_text("[]\n", encoding="utf-8")
-    proc = portal("check-extract", "--workspace", str(ws), "--doc", "xinping-2018", "--source", str(source))
-    assert proc.returncode == 1 and "uncovered: line 1:" in proc.stdout
+    proc = portal("check-extract", "--workspace", str(ws), "--doc", SMALL, "--source", str(source))
+    assert proc.returncode == 1 and "uncovered: line " in proc.stdout
