@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, copy_datasets
-from helpers import read_csv, write_csv
+from helpers import ROOT, copy_datasets, read_csv, write_csv
 
 FAMILIES = ("targets", "investments", "exit_schedules", "baselines", "poverty_causes", "measures")
 ERROR_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<row>\d+|-):(?P<field>[^:\n]+): (?P<msg>.+)$", re.M)
@@ -348,8 +347,9 @@ def test_bad_new_columns_are_refused_with_file_row_field(case, tmp_path, portal,
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     found = [m.groupdict() for m in ERROR_LINE.finditer(proc.stderr)]
-    assert any(m["file"].endswith(f"{doc}/data/{family}.csv") and m["row"] == str(row) and m["field"] == field and words in m["msg"]
-               for m in found), proc.stderr  # fmt: skip
+    where = f"{doc}/data/{family}.csv"
+    hits = [m for m in found if m["file"].endswith(where) and m["row"] == str(row) and m["field"] == field and words in m["msg"]]
+    assert hits, proc.stderr
 
 
 def edit_docs_sha(ds: Path, doc: str, src: Path) -> None:

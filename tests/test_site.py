@@ -107,11 +107,20 @@ def chartable(rows: list[dict]) -> bool:
     labelled by the same dimensions (a chart of one bar, or of a yearly sum beside a one-off, is not made)."""
     groups: dict = {}
     for r in rows:
-        if r.get("is_total") != "false" or r.get("metric", "amount") != "amount":
+        # the journalist's rule: amounts that are neither totals nor restatements, within one group
+        if r.get("is_total") != "false" or r.get("basis") != "amount" or r.get("restates"):
             continue
         dims = tuple(k for k in ("category_zh", "funding_source_zh", "year", "project_zh", "cause_zh") if r.get(k))
+        group = (
+            r.get("plan_id"),
+            r.get("breakdown") or r.get("part_of"),
+            r.get("status"),
+            r.get("unit"),
+            dims,
+            r.get("unit_counted"),
+        )
         if dims or r.get("unit_counted"):
-            groups.setdefault((r.get("breakdown"), dims, r.get("unit_counted")), []).append(r)
+            groups.setdefault(group, []).append(r)
     return any(len(g) >= 2 for g in groups.values())
 
 
