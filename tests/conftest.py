@@ -126,9 +126,6 @@ def pytest_collection_modifyitems(config, items):
 # With the real source texts and PORTAL_NO_SKIPS=1 (.ci/run sets both), a skipped test fails the run unless
 # it is declared here: node id, or fnmatch pattern of node ids -> why it may skip.
 DECLARED_SKIPS: dict[str, str] = {
-    "tests/test_site.py::test_chart_pages_show_svg_charts_with_downloads[*]": (
-        "a dataset of the corpus with fewer than two comparable parts has no chart to check"
-    ),
     "tests/test_integrity.py::test_two_clean_builds*": "a commit landed in the checkout between the two builds",
 }
 

@@ -206,7 +206,7 @@ def figure_rows():
     """(doc_id, family, row) for every figure of the corpus."""
     for path in sorted(DATASETS.glob("*/data/*.csv")):
         doc_id, family = path.parent.parent.name, path.stem
-        if family in ("regions", "documents"):
+        if family in ("regions", "documents", "plans"):
             continue
         for row in read_csv(path):
             yield doc_id, family, row

@@ -124,12 +124,17 @@ def chartable(rows: list[dict]) -> bool:
     return any(len(g) >= 2 for g in groups.values())
 
 
-@pytest.mark.parametrize(
-    "ds_id", [d for d in sorted(DATASETS) if d.split("-", 2)[-1] in ("investments", "exit-schedules", "poverty-causes")]
-)
+# datasets with two or more parts that may be added up (the rule, written out again above); the others,
+# e.g. Gansu's investments (one programme, shares and rates), have nothing to chart
+CHARTABLE = [
+    d
+    for d in sorted(DATASETS)
+    if d.split("-", 2)[-1] in ("investments", "exit-schedules", "poverty-causes") and chartable(read_csv(DATASETS[d]))
+]
+
+
+@pytest.mark.parametrize("ds_id", CHARTABLE)
 def test_chart_pages_show_svg_charts_with_downloads(built_site, ds_id):
-    if not chartable(read_csv(DATASETS[ds_id])):
-        pytest.skip("no two comparable parts to chart")
     p = page(built_site, f"datasets/{ds_id}")
     svgs = [i for i in p.imgs if i.get("src", "").endswith(".svg")]
     assert svgs, "a dataset with chartable rows shows at least one chart"

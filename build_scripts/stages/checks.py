@@ -242,7 +242,7 @@ class BasisCheck(PortalCheck, type="basis"):
             return f"unit {unit!r} is per something: basis must be 'rate' or 'level'", "basis"
         if basis == "share" and unit not in ("%", "‰"):
             return f"a share is in % or ‰, not {unit!r}", "unit"
-        if row["value"] < 0 and basis != "level":
+        if Decimal(str(row["value"])).is_finite() and row["value"] < 0 and basis != "level":
             return "only a level (temperature, altitude, ...) can be negative", "value"
         if row.get("implied") and units.parse_printed_number(row["value_as_printed"]) is not None:
             return "an implied value has no printed number: value_as_printed holds the words (全部)", "implied"
