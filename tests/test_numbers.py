@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import CORPUS
 from helpers import ROOT, copy_datasets, read_csv, write_csv
 
 FAMILIES = ("targets", "investments", "exit_schedules", "baselines", "poverty_causes", "measures")
@@ -146,7 +147,7 @@ def test_charts_never_mix_status_basis_or_unit_and_their_parts_add_up(built_site
     rows = {(r["doc_id"], r["figure_id"]): r for fam in tables.values() for r in fam}
     recorded = errata_ids("part-of-total")
     charts = chart_tables(built_site)
-    assert len(charts) >= 20
+    assert len(charts) >= (20 if CORPUS.is_real else 3)
     for dataset, name, data in charts:
         doc = next(d for d in {r[0] for r in rows} if dataset.startswith(d + "-"))
         ids = [i for record in data for i in record["编号"].split()]
@@ -180,7 +181,7 @@ def tables_rows(tables: dict, doc: str) -> list[dict]:
     return [r for fam in tables.values() for r in fam if r["doc_id"] == doc]
 
 
-def test_chart_titles_state_the_period_of_their_rows(built_site):
+def test_chart_titles_state_the_period_of_their_rows(built_site, sources):
     """Qinghai's 十二五 money (2011–2015) is never titled with the plan's period 2016—2020."""
     tables = merged(built_site)
     rows = {(r["doc_id"], r["figure_id"]): r for fam in tables.values() for r in fam}
@@ -265,7 +266,7 @@ def test_rates_keep_their_denominator_and_levels_their_sign(built_site, sources)
     assert cold and all(r["value_as_printed"] in text for r in cold)
 
 
-def test_every_document_has_its_plans_and_every_row_one_of_them(built_site):
+def test_every_document_has_its_plans_and_every_row_one_of_them(built_site, sources):
     plans = read_csv(built_site / "downloads" / "all" / "plans.csv")
     known = {(p["doc_id"], p["plan_id"]) for p in plans}
     for fam, rows in merged(built_site).items():
