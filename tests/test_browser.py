@@ -36,16 +36,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pyt
 
 DATASETS = CORPUS.packages
 SHOTS = Path("/tmp/shots")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 900}
 SEARCH_READY = "键入以开始搜索"  # Material's search.result.placeholder (zh): shown once the search worker is ready
 

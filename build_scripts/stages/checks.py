@@ -127,6 +127,16 @@ class PortalCheck(Check):
     def error(self, row, field_name: str, note: str) -> CheckError:
         return self.Error.from_row(row, note=note, field_name=field_name)
 
+    def validate_row(self, row):
+        note, field_name = self.problem(row)
+        if note:
+            yield self.error(row, field_name, note)
+
+    @staticmethod
+    def problem(row) -> tuple[str, str]:
+        """(note, field) of what is wrong with one row, or ("", ""): a check of one row at a time says only this."""
+        return "", ""
+
 
 @attrs.define(kw_only=True, repr=False)
 class FigureIdCheck(PortalCheck, type="figure-id"):
@@ -159,11 +169,6 @@ class CanonicalUnitCheck(PortalCheck, type="canonical-unit"):
 
 class ValueConversionCheck(PortalCheck, type="value-conversion"):
     """`value` is `value_as_printed` converted by the code's factor, never by hand."""
-
-    def validate_row(self, row):
-        note, field_name = self.problem(row)
-        if note:
-            yield self.error(row, field_name, note)
 
     @staticmethod
     def problem(row) -> tuple[str, str]:
@@ -227,11 +232,6 @@ class ReferenceCheck(PortalCheck, type="figure-reference"):
 
 class BasisCheck(PortalCheck, type="basis"):
     """The basis says how a figure may be combined; its unit, sign and printed form must fit it."""
-
-    def validate_row(self, row):
-        note, field_name = self.problem(row)
-        if note:
-            yield self.error(row, field_name, note)
 
     @staticmethod
     def problem(row) -> tuple[str, str]:
