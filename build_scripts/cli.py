@@ -114,54 +114,66 @@ def cmd_coverage(settings: Settings, doc: str | None) -> int:
     return 1 if total else 0
 
 
-def cmd_check_extract(args) -> int:
-    """Check an extraction workspace (one document's CSVs, regions, ignore and errata lists, without a
-    descriptor) by wrapping it in a temporary data package: how the five documents were extracted."""
+def wrap_workspace(ws: Path, source: Path, doc: str, ds: Path) -> None:
+    """A temporary data package around an extraction workspace: its CSVs, lists, and made-up metadata."""
     import csv
 
     from .tools import scaffold
+
+    pkg = ds / doc
+    (pkg / "data").mkdir(parents=True)
+    names = ["documents", "regions", "plans"]
+    for fam in families.FIGURES:
+        if (ws / f"{fam.name}.csv").exists():
+            shutil.copy(ws / f"{fam.name}.csv", pkg / "data" / f"{fam.name}.csv")
+            names.append(fam.name)
+    for extra in ("errata.yaml", "ignore.yaml"):
+        if (ws / extra).exists():
+            shutil.copy(ws / extra, pkg / extra)
+    if (ws / "regions.csv").exists():
+        shutil.copy(ws / "regions.csv", pkg / "data" / "regions.csv")
+    else:
+        scaffold.write_csv(pkg / "data" / "regions.csv", scaffold.schema_fields(ds, "regions"), [])
+    if (ws / "plans.csv").exists():
+        shutil.copy(ws / "plans.csv", pkg / "data" / "plans.csv")
+    else:  # one plan, the whole text
+        lines = len(source.read_text(encoding="utf-8", errors="replace").split("\n"))
+        plan = scaffold.main_plan(doc, "x", "x", lines, "inferred")
+        scaffold.write_csv(pkg / "data" / "plans.csv", scaffold.schema_fields(ds, "plans"), [plan])
+    used = Counter()
+    for name in names[3:]:
+        with (pkg / "data" / f"{name}.csv").open(encoding="utf-8", errors="replace") as fh:
+            used.update(r.get("region_id", "") for r in csv.DictReader(fh))
+    region = used.most_common(1)[0][0] if used else ""
+    scaffold.write_csv(
+        pkg / "data" / "documents.csv",
+        scaffold.schema_fields(ds, "documents"),
+        [
+            {
+                "doc_id": doc,
+                "title_zh": "x",
+                "title_en": "x",
+                "title_status": "inferred",
+                "region_id": region,
+                "period_start": 2016,
+                "period_end": 2020,
+                "source_file": source.name,
+                "source_sha256": scaffold.sha256_of(source),
+            }
+        ],
+    )
+    scaffold.write_descriptor(pkg, scaffold.descriptor(doc, "x", "x", names))
+
+
+def cmd_check_extract(args) -> int:
+    """Check an extraction workspace (one document's CSVs, regions, ignore and errata lists, without a
+    descriptor) by wrapping it in a temporary data package: how the five documents were extracted."""
 
     ws, source = args.workspace.resolve(), args.source.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         ds = Path(tmp) / "datasets"
         shutil.copytree(Settings().datasets / "schemas", ds / "schemas")
-        pkg = ds / args.doc
-        (pkg / "data").mkdir(parents=True)
-        names = ["documents", "regions"]
-        for fam in families.FIGURES:
-            if (ws / f"{fam.name}.csv").exists():
-                shutil.copy(ws / f"{fam.name}.csv", pkg / "data" / f"{fam.name}.csv")
-                names.append(fam.name)
-        for extra in ("errata.yaml", "ignore.yaml"):
-            if (ws / extra).exists():
-                shutil.copy(ws / extra, pkg / extra)
-        if (ws / "regions.csv").exists():
-            shutil.copy(ws / "regions.csv", pkg / "data" / "regions.csv")
-        else:
-            scaffold.write_csv(pkg / "data" / "regions.csv", scaffold.schema_fields(ds, "regions"), [])
-        used = Counter()
-        for name in names[2:]:
-            with (pkg / "data" / f"{name}.csv").open(encoding="utf-8", errors="replace") as fh:
-                used.update(r.get("region_id", "") for r in csv.DictReader(fh))
-        region = used.most_common(1)[0][0] if used else ""
-        scaffold.write_csv(
-            pkg / "data" / "documents.csv",
-            scaffold.schema_fields(ds, "documents"),
-            [
-                {
-                    "doc_id": args.doc,
-                    "title_zh": "x",
-                    "title_en": "x",
-                    "title_status": "inferred",
-                    "region_id": region,
-                    "period_start": 2016,
-                    "period_end": 2020,
-                    "source_file": source.name,
-                    "source_sha256": scaffold.sha256_of(source),
-                }
-            ],
-        )
-        scaffold.write_descriptor(pkg, scaffold.descriptor(args.doc, "x", "x", names))
+        wrap_workspace(ws, source, args.doc, ds)
         settings = Settings.from_env(datasets=ds, sources=source.parent)
         settings = Settings(**{**settings.__dict__, "root": Path(tmp)})
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ID_COLUMNS = ("figure_id", "region_id", "indicator_zh")  # first on every dataset page
-VALUE_COLUMNS = ("value", "unit", "value_as_printed", "line_start", "is_total")  # last on every dataset page
+VALUE_COLUMNS = ("value", "unit", "value_as_printed", "line_start", "status", "basis", "is_total", "restates")  # last
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,12 @@ class Family:
 
 
 REFERENCE = (
-    Family(
-        "documents", "", "来源文件", "Documents", "规划文件的元数据与原文校验值", "Metadata and checksum of each source document"
-    ),
-    Family(
-        "regions",
-        "",
-        "地区",
-        "Regions",
-        "文件涉及的省、市、县、乡镇和村",
-        "Provinces, prefectures, counties, townships and villages named",
-    ),
-)
+    Family("documents", "", "来源文件", "Documents", "规划文件的元数据与原文校验值",
+           "Metadata and checksum of each source document"),
+    Family("regions", "", "地区", "Regions", "文件涉及的省、市、县、乡镇和村",
+           "Provinces, prefectures, counties, townships and villages named"),
+    Family("plans", "", "规划", "Plans", "文件包含的规划或方案", "Plans bundled in the document (one for most documents)"),
+)  # fmt: skip
 
 FIGURES = (
     Family(
@@ -62,13 +56,13 @@ FIGURES = (
         "investments", "I", "投资与资金", "Investments", "投资估算、资金来源、分年度与项目资金",
         "Planned investment by category, funding source, year and project",
         labels=("breakdown", "category_zh", "funding_source_zh", "project_zh"),
-        dims=("breakdown", "category_zh", "funding_source_zh", "year", "project_zh", "metric"),
+        dims=("breakdown", "category_zh", "funding_source_zh", "year", "project_zh"),
         chart="investment_charts",
     ),
     Family(
         "exit_schedules", "E", "脱贫退出计划", "Exit schedules", "各年度退出的县、乡镇、村、户和人口（计划与实现）",
         "Counties, townships, villages, households and persons exiting poverty by year",
-        labels=("unit_counted", "status"), dims=("year", "unit_counted", "status", "village_names_zh"),
+        labels=("unit_counted", "status"), dims=("year", "unit_counted", "village_names_zh"),
         chart="exit_charts", region_view="timeline",
     ),
     Family(
@@ -83,7 +77,7 @@ FIGURES = (
     Family(
         "measures", "M", "建设任务", "Measures", "道路、搬迁、培训、住房等实物量任务",
         "Physical quantities: roads, relocation, training, housing, projects",
-        labels=("sector_zh", "project_zh"), dims=("sector_zh", "project_zh", "year", "status"),
+        labels=("sector_zh", "project_zh"), dims=("sector_zh", "project_zh", "year"),
     ),
 )  # fmt: skip
 
@@ -102,5 +96,6 @@ LABELS: dict[str, dict[str, str]] = {
         "village": "Village",
     },
     "unit_counted": {"county": "县", "township": "乡镇", "village": "村", "household": "户", "person": "人"},
-    "status": {"planned": "计划", "achieved": "已实现"},
+    "status": {"planned": "计划", "achieved": "已实现", "baseline": "基期现状"},
+    "basis": {"amount": "总量", "rate": "单位量", "share": "比重", "level": "水平"},
 }

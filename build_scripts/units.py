@@ -31,12 +31,14 @@ SCALED: dict[str, tuple[str, Decimal]] = {
     "万只": ("只", Decimal("10000")),
     "万头": ("头", Decimal("10000")),
     "万株": ("株", Decimal("10000")),
-    "万名": ("名", Decimal("10000")),
+    "名": ("人", Decimal("1")),  # 名 counts persons: one unit, so parts in 人 add up to a total in 名
+    "万名": ("人", Decimal("10000")),
     "万个": ("个", Decimal("10000")),
 }
 
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-LEADING_NUMBER_RE = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
+LEADING_NUMBER_RE = re.compile(r"^([-−－]?)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
+MINUS = "-−－"
 
 
 def parse_printed_number(text: str) -> Decimal | None:
@@ -45,22 +47,31 @@ def parse_printed_number(text: str) -> Decimal | None:
     if not m:
         return None
     try:
-        return Decimal(m.group(0).replace(",", ""))
+        number = Decimal((m.group(2) + (m.group(3) or "")).replace(",", ""))
     except InvalidOperation:
         return None
+    return -number if m.group(1) else number
 
 
 def decimals(text: str) -> int:
     """Digits after the decimal point in a printed number (its precision)."""
     m = LEADING_NUMBER_RE.match(text.strip())
-    if not m or not m.group(2):
+    if not m or not m.group(3):
         return 0
-    return len(m.group(2)) - 1
+    return len(m.group(3)) - 1
+
+
+def rate_numerator(unit: str) -> str | None:
+    """The numerator of a rate unit ("元/人/月" -> "元"), or None when the unit has no denominator."""
+    head, sep, _ = unit.partition("/")
+    return head if sep and head else None
 
 
 def factor(printed_unit: str, unit: str) -> Decimal | None:
-    """Factor from the printed unit to the canonical unit, or None if the pair is unknown."""
-    if printed_unit == unit:
+    """Factor from the printed unit to the canonical unit, or None if the pair is unknown.
+
+    A rate keeps its printed numerator: 50元 per person and month is 50 元/人/月, never 0.005 万元."""
+    if printed_unit == unit or rate_numerator(unit) == printed_unit:
         return Decimal(1)  # a scaled canonical unit is reported by the canonical-unit check
     target = SCALED.get(printed_unit)
     if target and target[0] == unit:

@@ -58,3 +58,11 @@ def test_an_undeclared_skip_fails_the_ci_run(tmp_path):
     assert "undeclared skips" in proc.stdout and "test_one.py::test_skips: Skipped: because" in proc.stdout, proc.stdout
     proc = run_pytest_with_conftest(tmp_path)  # outside CI a skip is a skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_declared_skip_patterns_match_parametrized_ids():
+    from conftest import declared
+
+    assert declared("tests/test_site.py::test_chart_pages_show_svg_charts_with_downloads[xinping-2018-investments]")
+    assert declared("tests/test_integrity.py::test_two_clean_builds_are_byte_identical")
+    assert not declared("tests/test_site.py::test_every_page_kind_is_built")

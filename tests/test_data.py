@@ -12,7 +12,7 @@ from conftest import FIXTURE, ROOT
 from helpers import copy_datasets, read_csv, write_csv
 
 ERROR_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<row>\d+|-):(?P<field>[^:\n]+): (?P<msg>.+)$", re.M)
-FIGURE_FILES = sorted(p for p in (ROOT / "datasets").glob("*/data/*.csv") if p.stem not in ("documents", "regions"))
+FIGURE_FILES = sorted(p for p in (ROOT / "datasets").glob("*/data/*.csv") if p.stem not in ("documents", "regions", "plans"))
 PACKAGES = sorted(p.parent.name for p in (ROOT / "datasets").glob("*/datapackage.yaml"))
 
 
@@ -66,9 +66,12 @@ def test_the_portal_holds_the_order_of_1300_figures():
 
 
 def test_money_is_stored_in_wan_yuan_only():
+    """Amounts of money are in 万元; a rate keeps its printed numerator (50 元/人/月 is never 0.005 万元)."""
     for path in FIGURE_FILES:
         for row in read_csv(path):
             assert row["unit"] not in ("元", "亿元", "千元"), (path, row["figure_id"])
+            if row["basis"] == "rate":
+                assert row["unit"].split("/")[0] == row["printed_unit"], (path, row["figure_id"])
 
 
 def test_gonghe_investment_total_against_the_source(sources):
@@ -80,7 +83,7 @@ def test_gonghe_investment_total_against_the_source(sources):
     rows = [
         r
         for r in read_csv(pkg / "data" / "investments.csv")
-        if r["breakdown"] == "by_category" and r["is_total"] == "true" and r["metric"] == "amount"
+        if r["breakdown"] == "by_category" and r["is_total"] == "true" and r["basis"] == "amount"
     ]
     assert float(rows[0]["value"]) == pytest.approx(float(printed_total) * 10000)
     parts = [r for r in read_csv(pkg / "data" / "investments.csv") if rows[0]["figure_id"] in r["part_of"].split()]
@@ -111,7 +114,7 @@ def first_row(path: Path, pred) -> dict:
 def test_checks_bite_with_file_row_field(tmp_path, portal, sources, case):
     ds = copy_datasets(tmp_path)
     inv = ds / "gonghe-2018" / "data" / "investments.csv"
-    part = first_row(inv, lambda r: r["part_of"] and r["metric"] == "amount" and r["breakdown"] == "by_category")
+    part = first_row(inv, lambda r: r["part_of"] and r["basis"] == "amount" and r["breakdown"] == "by_category")
     if case == "changed-value":
         n = mutate(inv, part["figure_id"], value=str(float(part["value"]) + 1))
         field = "value"
@@ -148,7 +151,9 @@ def test_the_fixture_package_validates_and_every_printed_number_is_covered(porta
     """The invented package the site tests use without the real texts obeys the same rules, provenance verified."""
     ds = FIXTURE.datasets(tmp_path)
     proc = portal("validate", "--datasets", str(ds), "--sources", str(FIXTURE.sources))
-    figures = sum(len(read_csv(p)) for p in FIXTURE.packages.glob("*/data/*.csv") if p.stem not in ("documents", "regions"))
+    figures = sum(
+        len(read_csv(p)) for p in FIXTURE.packages.glob("*/data/*.csv") if p.stem not in ("documents", "regions", "plans")
+    )
     assert proc.returncode == 0 and f"1 data package(s), {figures} figures" in proc.stdout, proc.stdout + proc.stderr
     assert "provenance verified" in proc.stdout
     proc = portal("coverage", "--datasets", str(ds), "--sources", str(FIXTURE.sources))

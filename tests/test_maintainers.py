@@ -94,6 +94,10 @@ def baseline_rows() -> list[dict]:
             "line_start": line,
             "line_end": line,
             "is_total": "false",
+            "plan_id": "main",
+            "status": "baseline",
+            "basis": "share" if unit == "%" else "amount",
+            "implied": "false",
         }
         for fid, zh, en, value, unit, printed, printed_unit, line in ROWS
     ]

@@ -1,5 +1,5 @@
-"""Each pipeline stage on its own, in process, on the real packages (no mkdocs): load → validate →
-derive → charts → downloads → pages → catalog."""
+"""Each pipeline stage on its own, in process (no mkdocs): load → validate → derive → charts → downloads →
+pages → catalog. On the real packages when their source texts are here, else on the fixture corpus."""
 
 from __future__ import annotations
 
@@ -7,24 +7,29 @@ import csv
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import CORPUS
 
 from build_scripts.settings import Settings
 from build_scripts.stages import catalog, charts, derive, downloads, load, pages, validate
 
 
+def corpus_settings(tmp: Path) -> Settings:
+    return Settings.from_env(datasets=CORPUS.datasets(tmp / "ds"), sources=CORPUS.sources, work=tmp / "work", quiet=True)
+
+
 @pytest.fixture(scope="module")
-def derived(tmp_path_factory, sources):
-    settings = Settings.from_env(sources=sources, work=tmp_path_factory.mktemp("work"), quiet=True)
+def derived(tmp_path_factory):
+    settings = corpus_settings(tmp_path_factory.mktemp("stages"))
     corpus = load.run(settings)
     return derive.run(corpus, validate.run(corpus)), settings
 
 
-def test_load_finds_every_package_with_schemas_inlined(sources):
-    corpus = load.run(Settings.from_env(sources=sources))
-    assert {p.id for p in corpus.packages} == {d.parent.name for d in (ROOT / "datasets").glob("*/datapackage.yaml")}
+def test_load_finds_every_package_with_schemas_inlined(tmp_path):
+    corpus = load.run(corpus_settings(tmp_path))
+    assert {p.id for p in corpus.packages} == {d.name for d in CORPUS.package_dirs()}
     for pkg in corpus.packages:
         assert all(isinstance(r["schema"], dict) for r in pkg.descriptor["resources"])
 
@@ -39,7 +44,7 @@ def test_validate_reads_typed_rows_and_records_consistency_results(derived):
     assert all((c["doc_id"], c["check"], c["figure_id"]) in recorded for c in d.checks if not c["ok"])
 
 
-def test_derive_headline_total_only_where_the_document_prints_one(derived):
+def test_derive_headline_total_only_where_the_document_prints_one(derived, sources):
     d, _ = derived
     heads = {h["doc"]["doc_id"]: h for h in d.headline}
     assert heads["gonghe-2018"]["investment"]["value_as_printed"].startswith("6.909")
@@ -59,7 +64,7 @@ def test_derive_exit_years_do_not_double_count_prose_and_table(derived, sources)
 
 def test_charts_specs_have_title_description_and_source(derived):
     d, _ = derived
-    ds = d.dataset("gonghe-2018", "investments")
+    ds = d.dataset(CORPUS.document, "investments")
     made = charts.investment_charts(ds)
     assert made
     for c in made:

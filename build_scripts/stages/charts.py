@@ -20,7 +20,7 @@ import pandas as pd
 from ..families import LABELS
 from ..settings import Settings
 from ..workers import parallel_map
-from .derive import Dataset, Derived, exact, planned_exits
+from .derive import Dataset, Derived, addable_groups, exact, exits_by_year, first_statements, period_of
 
 FONT = "Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, sans-serif"
 WIDTH = 520
@@ -33,7 +33,11 @@ CONFIG = {
     "view": {"stroke": None},
 }
 MAX_PANELS = 12  # documents shown in one comparison chart
-PALETTE = ["#1f5fa8", "#e07b24", "#2e9a5e", "#c23b3b", "#7a5bb5", "#8a6d3b", "#d35fa6", "#6f7378", "#a6a53a", "#2aa5b8"]
+# twenty distinct colours (no two alike): a chart with more categories than this gets no colour legend
+PALETTE = [
+    "#1f5fa8", "#e07b24", "#2e9a5e", "#c23b3b", "#7a5bb5", "#8a6d3b", "#d35fa6", "#6f7378", "#a6a53a", "#2aa5b8",
+    "#9ec5e8", "#f5b971", "#93d19f", "#f09a9a", "#c4b3e0", "#c9ad84", "#f2b5d9", "#b9bcc0", "#d9d67e", "#8fd6e0",
+]  # fmt: skip
 
 
 @dataclass
@@ -48,6 +52,9 @@ class Chart:
     spec: dict = field(repr=False, default_factory=dict)
     width: int = 0
     height: int = 0
+    figures: list[dict] = field(repr=False, default_factory=list)  # the data rows the chart shows
+    totals: list[dict] = field(default_factory=list)  # printed totals its parts make up: check outcome
+    note: str = ""  # what the reader is told about those totals
 
     def path(self, ext: str) -> str:
         return f"charts/{self.key}.{ext}"
@@ -59,19 +66,21 @@ def line_span(rows: list[dict]) -> str:
     return f"第{a}行" if a == b else f"第{a}–{b}行"
 
 
-def make_chart(
-    title: str,
-    description: str,
-    unit: str,
-    doc: dict,
-    src_rows: list[dict],
-    frame: pd.DataFrame,
-    columns: list[tuple[str, str]],
-    build,
-) -> Chart:
+def titled(ds: Dataset, rows: list[dict], what: str) -> str:
+    """A chart title naming the jurisdiction, the plan (when a document bundles several) and the period
+    of the rows shown, not the document's period."""
+    a, b = period_of(rows, ds.document)
+    plans = {r.get("plan_id") for r in rows}
+    plan = ds.document["plans"].get(next(iter(plans)), {}) if len(plans) == 1 and len(ds.document["plans"]) > 1 else {}
+    where = plan["title_zh"] if plan else ds.document["region_zh"]
+    return f"{where}（{a}—{b}）：{what}" if a != b else f"{where}（{a}年）：{what}"
+
+
+def make_chart(title: str, description: str, unit: str, doc: dict, src_rows: list[dict], frame: pd.DataFrame, build) -> Chart:
     spec, key = spec_and_key(build(alt.Chart(frame)).properties(title=title, width=WIDTH), description)
     source = f"来源：《{doc['title_zh'].strip('《》')}》{line_span(src_rows)}"
-    return Chart(key, title, description, unit, source, columns, frame.to_dict("records"), spec)
+    columns = [(c, c) for c in frame.columns]
+    return Chart(key, title, description, unit, source, columns, frame.to_dict("records"), spec, figures=src_rows)
 
 
 def spec_and_key(chart, description: str) -> tuple[dict, str]:
@@ -82,175 +91,197 @@ def spec_and_key(chart, description: str) -> tuple[dict, str]:
     return spec, hashlib.sha256(json.dumps(spec, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def investment_charts(ds: Dataset) -> list[Chart]:
-    charts = []
-    rows = [r for r in ds.rows if r["metric"] == "amount" and not r["is_total"]]
-    by_breakdown: dict[str, list[dict]] = {}
-    for r in rows:
-        by_breakdown.setdefault(r["breakdown"], []).append(r)
-    for breakdown, group in sorted(by_breakdown.items()):
-        dims = [
-            d
-            for d in ("category_zh", "funding_source_zh", "year", "project_zh")
-            if any(r.get(d) not in (None, "") for r in group)
+def with_totals(chart: Chart, ds: Dataset, derived_checks: dict) -> Chart:
+    """Attach the printed totals whose parts the chart shows, with the outcome of their check
+    (part-of-total: the parts add up, or an erratum records the source's own error)."""
+    by_id = {r["figure_id"]: r for r in ds.rows}
+    shown = {r["figure_id"] for r in chart.figures}
+    notes = []
+    for total_id in sorted({t for r in chart.figures for t in (r.get("part_of") or "").split()}):
+        parts = [r for r in ds.rows if total_id in (r.get("part_of") or "").split()]
+        total = by_id.get(total_id)
+        if total is None or not {r["figure_id"] for r in parts} <= shown:
+            continue  # the chart shows only some parts: no claim about the total
+        outcome = derived_checks.get((ds.package.id, "part-of-total", total_id), {})
+        chart.totals.append({"figure_id": total_id, "value": total["value"], "parts": sorted(r["figure_id"] for r in parts),
+                             "sum": sum(float(exact(r)) for r in parts), "ok": outcome.get("ok", True),
+                             "erratum": outcome.get("erratum", False)})  # fmt: skip
+        verdict = "相符" if outcome.get("ok", True) else "原文不符，差异已记入勘误"
+        notes.append(f"图中{len(parts)}项之和与原文合计 {total['value_as_printed']}（第{total['line_start']}行）{verdict}")
+    if len(notes) > 2:  # a two-way table: its row and column totals, in one sentence
+        bad = sum(1 for t in chart.totals if not t["ok"])
+        notes = [
+            f"图中各项与原文印出的{len(notes)}个合计逐一核对：{len(notes) - bad}个相符"
+            + (f"，{bad}个原文不符，差异已记入勘误" if bad else "")
         ]
-        if not dims:
-            continue
+    chart.note = "；".join(notes)
+    return chart
+
+
+FIGURE_COL = "编号"  # the figure ids behind each bar, in every chart's data table: a reader can look each one up
+AXIS_LABELS = {"category_zh": "类别", "funding_source_zh": "资金来源", "year": "年度", "project_zh": "项目"}
+
+
+def investment_charts(ds: Dataset) -> list[Chart]:
+    """One chart per group of amounts that may be added (derive.addable_groups): one plan, breakdown,
+    status and unit each, so planned money is never stacked on money already spent."""
+    charts = []
+    for key, group in sorted(addable_groups("investments", ds.rows).items(), key=lambda kv: [str(x) for x in kv[0]]):
+        dims = [d for d in AXIS_LABELS if any(r.get(d) not in (None, "") for r in group)]
         # a 2-D table's row and column totals are parts too; chart only the innermost cells
         cells = [r for r in group if all(r.get(d) not in (None, "") for d in dims)] or group
-        if len(cells) < 2:
+        if not dims or len(cells) < 2:
             continue  # one bar is not a chart; the table shows it
-        labels = {"category_zh": "类别", "funding_source_zh": "资金来源", "year": "年度", "project_zh": "项目"}
-        frame = pd.DataFrame([{**{labels[d]: str(r.get(d) or "") for d in dims}, "金额（万元）": float(exact(r))} for r in cells])
-        main = labels[dims[0]]
-        color = labels[dims[1]] if len(dims) > 1 else None
-        title = f"{ds.document['short_zh']}：按{'、'.join(labels[d] for d in dims)}的投资"
-        total = sum(float(exact(r)) for r in cells)
-        desc = f"条形图：{len(cells)}项投资，合计{total:,.2f}万元，按{main}分列" + (f"并按{color}堆叠" if color else "") + "。"
-
-        def build(c, main=main, color=color):
-            enc = {
-                "y": alt.Y(f"{main}:N", sort=None, title=None),
-                "x": alt.X("金额（万元）:Q", title="金额（万元）"),
-                "tooltip": list(frame.columns),
-            }
-            if color:
-                enc["color"] = alt.Color(f"{color}:N", scale=alt.Scale(range=PALETTE), title=color)
-            else:
-                enc["color"] = alt.value(PALETTE[0])
-            return c.mark_bar().encode(**enc)
-
-        charts.append(make_chart(title, desc, "万元", ds.document, cells, frame, [(c, c) for c in frame.columns], build))
+        charts.append(investment_chart(ds, key, dims, cells))
     return charts
 
 
-def exit_charts(ds: Dataset) -> list[Chart]:
-    rows = [r for r in ds.rows if r.get("year") and not r["is_total"]]
-    if not rows:
-        return []
-    records = []
-    for unit, unit_zh in LABELS["unit_counted"].items():
-        for status, label in (("planned", "计划"), ("achieved", "已实现")):
-            for year, value in planned_exits(ds.rows, unit, ds.document["region_id"], status).items():
-                records.append({"年度": str(year), "对象": unit_zh, "状态": label, "数量": float(value)})
-    frame = pd.DataFrame(records)
-    title = f"{ds.document['short_zh']}：分年度脱贫退出"
-    desc = "分面条形图：各年度计划或已实现退出的" + "、".join(sorted(set(frame["对象"]))) + "数量。"
+def investment_chart(ds: Dataset, key: tuple, dims: list[str], cells: list[dict]) -> Chart:
+    unit, status = key[5], key[4]
+    value_col = f"金额（{unit}）"
+    main = AXIS_LABELS[dims[0]]
+    # a second dimension colours the bars only while every colour stays distinct
+    color = AXIS_LABELS[dims[1]] if len(dims) > 1 and len({r.get(dims[1]) for r in cells}) <= len(PALETTE) else None
+    label = lambda r: " · ".join(str(r.get(d) or "") for d in dims[: 1 if color else len(dims)])  # noqa: E731
+    frame = pd.DataFrame([{main: label(r), **({color: str(r.get(dims[1]) or "")} if color else {}), value_col: float(exact(r)),
+                           FIGURE_COL: r["figure_id"]} for r in cells])  # fmt: skip
+    what = f"{'已完成' if status == 'achieved' else '计划'}投资，按{'、'.join(AXIS_LABELS[d] for d in dims)}"
+    total = sum(float(exact(r)) for r in cells)
+    desc = f"条形图：{len(cells)}项投资，合计{total:,.2f}{unit}，按{main}分列" + (f"并按{color}堆叠" if color else "") + "。"
 
     def build(c):
+        enc = {
+            "y": alt.Y(f"{main}:N", sort=None, title=None),
+            "x": alt.X(f"{value_col}:Q", title=value_col),
+            "tooltip": list(frame.columns),
+        }
+        enc["color"] = alt.Color(f"{color}:N", scale=alt.Scale(range=PALETTE), title=color) if color else alt.value(PALETTE[0])
+        return c.mark_bar().encode(**enc)
+
+    return make_chart(titled(ds, cells, what), desc, unit, ds.document, cells, frame, build)
+
+
+def exit_charts(ds: Dataset) -> list[Chart]:
+    """Exits by year for the whole jurisdiction, one chart per status: exits already reached and
+    planned exits are never stacked together."""
+    charts = []
+    for status in ("achieved", "planned"):
+        records, shown = [], []
+        for unit, unit_zh in LABELS["unit_counted"].items():
+            for year, rows in exits_by_year(ds.rows, unit, ds.document["region_id"], status).items():
+                ids = " ".join(r["figure_id"] for r in rows)
+                records.append({"年度": str(year), "对象": unit_zh, "数量": sum(r["value"] for r in rows), FIGURE_COL: ids})
+                shown += rows
+        if records:
+            charts.append(exit_chart(ds, status, records, shown))
+    return charts
+
+
+def exit_chart(ds: Dataset, status: str, records: list[dict], shown: list[dict]) -> Chart:
+    frame = pd.DataFrame(records)
+    label = LABELS["status"][status]
+    title = titled(ds, shown, f"分年度脱贫退出（{label}）")
+    desc = f"分面条形图：各年度{label}退出的" + "、".join(dict.fromkeys(frame["对象"])) + "数量，各自纵轴。"
+    color = PALETTE[2] if status == "achieved" else PALETTE[0]
+
+    def build(c):
+        bars = c.mark_bar(color=color).encode(
+            x=alt.X("年度:O", title="年度"), y=alt.Y("数量:Q", title="数量"), tooltip=list(frame.columns)
+        )
         return (
-            c.mark_bar()
-            .encode(
-                x=alt.X("年度:O", title="年度"),
-                y=alt.Y("数量:Q", title="数量"),
-                color=alt.Color("状态:N", scale=alt.Scale(domain=["计划", "已实现"], range=[PALETTE[0], PALETTE[2]])),
-                tooltip=list(frame.columns),
-            )
-            .properties(width=150, height=160)
-            .facet(column=alt.Column("对象:N", title=None))
-            .resolve_scale(y="independent")
+            bars.properties(width=150, height=160).facet(column=alt.Column("对象:N", title=None)).resolve_scale(y="independent")
         )
 
     spec, key = spec_and_key(build(alt.Chart(frame)).properties(title=title), desc)
-    source = f"来源：《{ds.document['title_zh'].strip('《》')}》{line_span(rows)}"
-    return [Chart(key, title, desc, "个、户、人", source, [(c, c) for c in frame.columns], frame.to_dict("records"), spec)]
+    source = f"来源：《{ds.document['title_zh'].strip('《》')}》{line_span(shown)}"
+    return Chart(
+        key, title, desc, "个、户、人", source, [(c, c) for c in frame.columns], frame.to_dict("records"), spec, figures=shown
+    )
 
 
 def cause_charts(ds: Dataset) -> list[Chart]:
-    rows = [r for r in ds.rows if not r["is_total"]]
-    if not rows:
+    """Households (or persons) by cause: the largest group of causes that may be added; shares of
+    causes when the document gives only shares (bars side by side, never stacked)."""
+    groups = sorted(addable_groups("poverty_causes", ds.rows).values(), key=len, reverse=True)
+    rows = groups[0] if groups else [r for r in first_statements(ds.rows) if r.get("basis") == "share" and not r["is_total"]]
+    units_ = {r["unit"] for r in rows}
+    if not rows or len(units_) != 1:
         return []
-    # one chart, in the unit most causes are given in (households, persons or shares)
-    unit = max(("户", "人", "%"), key=lambda u: sum(r["unit"] == u for r in rows))
-    rows = [r for r in rows if r["unit"] == unit]
-    if not rows:
-        return []
-    frame = pd.DataFrame([{"致贫原因": r["cause_zh"], f"数量（{unit}）": float(r["value"])} for r in rows])
-    title = f"{ds.document['short_zh']}：致贫原因"
-    desc = f"横向条形图：{len(rows)}类致贫原因（单位：{unit}），由多到少排列。"
+    unit = units_.pop()
     col = f"数量（{unit}）"
-    return [
-        make_chart(
-            title,
-            desc,
-            unit,
-            ds.document,
-            rows,
-            frame,
-            [(c, c) for c in frame.columns],
-            lambda c: c.mark_bar(color=PALETTE[1]).encode(
-                y=alt.Y("致贫原因:N", sort="-x", title=None), x=alt.X(f"{col}:Q", title=col), tooltip=list(frame.columns)
-            ),
-        )
-    ]
+    frame = pd.DataFrame([{"致贫原因": r["cause_zh"], col: float(r["value"]), FIGURE_COL: r["figure_id"]} for r in rows])
+    desc = f"横向条形图：{len(rows)}类致贫原因（单位：{unit}），由多到少排列。"
+
+    def build(c):
+        return c.mark_bar(color=PALETTE[1]).encode(y=alt.Y("致贫原因:N", sort="-x", title=None), x=alt.X(f"{col}:Q", title=col),
+                                                   tooltip=list(frame.columns))  # fmt: skip
+
+    return [make_chart(titled(ds, rows, "致贫原因"), desc, unit, ds.document, rows, frame, build)]
 
 
 def comparison_charts(derived: Derived) -> list[Chart]:
     # small multiples stay readable (and cheap to render) with a dozen panels; the page's table lists all
-    rows = sorted((c for c in derived.comparison if c["exit_persons"]), key=lambda c: -sum(c["exit_persons"].values()))[
-        :MAX_PANELS
-    ]
-    rows.sort(key=lambda c: c["doc"]["doc_id"])
+    rows = sorted((c for c in derived.comparison if c["exit_persons"]), key=lambda c: -sum(c["exit_persons"].values()))
+    rows = sorted(rows[:MAX_PANELS], key=lambda c: c["doc"]["doc_id"])
     out = []
     if rows:
-        frame = pd.DataFrame(
-            [
-                {"文件": c["doc"]["short_zh"], "年度": str(y), "计划脱贫人口（人）": v}
-                for c in rows
-                for y, v in c["exit_persons"].items()
-            ]
-        )
-        desc = "小多图：各文件计划的分年度脱贫人口，各自纵轴。"
-
-        def build(c):
-            return (
-                c.mark_bar(color=PALETTE[0])
-                .encode(x=alt.X("年度:O"), y=alt.Y("计划脱贫人口（人）:Q"), tooltip=list(frame.columns))
-                .properties(width=160, height=140)
-                .facet(column=alt.Column("文件:N", title=None))
-                .resolve_scale(y="independent")
-            )
-
-        spec, key = spec_and_key(build(alt.Chart(frame)).properties(title="分年度计划脱贫人口"), desc)
-        src = [r for c in rows for r in c["doc"]["package"].tables.get("exit_schedules", [])]
-        out.append(
-            Chart(
-                key,
-                "分年度计划脱贫人口",
-                desc,
-                "人",
-                "来源：各文件脱贫退出计划" + f"（{len(src)}条记录）",
-                [(c, c) for c in frame.columns],
-                frame.to_dict("records"),
-                spec,
-            )
-        )
+        out.append(compare_exits(rows))
     with_shares = [c for c in derived.comparison if c["category_shares"]][:MAX_PANELS]
     shares = [(c, s) for c in with_shares for s in c["category_shares"]]
     if shares:
-        frame = pd.DataFrame(
-            [{"文件": c["doc"]["short_zh"], "类别": s[0], "比重（%）": round(float(s[2]), 2)} for c, s in shares]
-        )
-        desc = "堆叠条形图：各文件投资按类别的构成（由金额计算的百分比）。"
-        out.append(
-            make_chart(
-                "投资构成（按类别）",
-                desc,
-                "%",
-                {"title_zh": "各文件投资估算"},
-                [{"line_start": 1, "line_end": 1}],
-                frame,
-                [(c, c) for c in frame.columns],
-                lambda c: c.mark_bar().encode(
-                    y=alt.Y("文件:N", title=None),
-                    x=alt.X("比重（%）:Q", stack="normalize", title="比重"),
-                    color=alt.Color("类别:N", scale=alt.Scale(range=PALETTE)),
-                    tooltip=list(frame.columns),
-                ),
-            )
-        )
-        out[-1].source = "来源：各文件投资估算按类别的金额，由本门户计算比重"
+        out.append(compare_shares(shares))
     return out
+
+
+def compare_exits(rows: list[dict]) -> Chart:
+    frame = pd.DataFrame(
+        [
+            {"文件": c["doc"]["short_zh"], "年度": str(y), "计划脱贫人口（人）": v}
+            for c in rows
+            for y, v in c["exit_persons"].items()
+        ]
+    )
+    desc = "小多图：各文件计划的分年度脱贫人口，各自纵轴。"
+
+    def build(c):
+        bars = c.mark_bar(color=PALETTE[0]).encode(
+            x=alt.X("年度:O"), y=alt.Y("计划脱贫人口（人）:Q"), tooltip=list(frame.columns)
+        )
+        return (
+            bars.properties(width=160, height=140).facet(column=alt.Column("文件:N", title=None)).resolve_scale(y="independent")
+        )
+
+    spec, key = spec_and_key(build(alt.Chart(frame)).properties(title="分年度计划脱贫人口"), desc)
+    shown = [r for c in rows for r in c["exit_rows"]]
+    source = f"来源：各文件脱贫退出计划（{len(shown)}条记录）"
+    return Chart(
+        key,
+        "分年度计划脱贫人口",
+        desc,
+        "人",
+        source,
+        [(c, c) for c in frame.columns],
+        frame.to_dict("records"),
+        spec,
+        figures=shown,
+    )
+
+
+def compare_shares(shares: list) -> Chart:
+    frame = pd.DataFrame([{"文件": c["doc"]["short_zh"], "类别": s[0], "比重（%）": round(float(s[2]), 2)} for c, s in shares])
+    desc = "堆叠条形图：各文件投资按类别的构成（由金额计算的百分比）。"
+
+    def build(c):
+        x = alt.X("比重（%）:Q", stack="normalize", title="比重")
+        color = alt.Color("类别:N", scale=alt.Scale(range=PALETTE))
+        return c.mark_bar().encode(y=alt.Y("文件:N", title=None), x=x, color=color, tooltip=list(frame.columns))
+
+    chart = make_chart(
+        "投资构成（按类别）", desc, "%", {"title_zh": "各文件投资估算"}, [{"line_start": 1, "line_end": 1}], frame, build
+    )
+    chart.source = "来源：各文件投资估算按类别的金额，由本门户计算比重"
+    chart.figures = [r for c, _ in shares for r in c["category_rows"]]
+    return chart
 
 
 def images(spec: dict) -> tuple[bytes, bytes]:
@@ -331,9 +362,11 @@ def run(derived: Derived, settings: Settings, docs_dir: Path) -> ChartSet:
     """Charts for every dataset and for the comparison page, rendered into docs_dir/charts."""
     cache = settings.work / "cache" / "charts" if settings.cache else None
     by_id = {}
+    outcomes = {(c["doc_id"], c["check"], c["figure_id"]): c for c in derived.checks}
     for ds in derived.datasets:
         # the family registry names each family's builder (families.py)
-        by_id[ds.id] = globals()[ds.family.chart](ds) if ds.family.chart else []
+        made = globals()[ds.family.chart](ds) if ds.family.chart else []
+        by_id[ds.id] = [with_totals(c, ds, outcomes) for c in made]
     chart_set = ChartSet(by_id, comparison_charts(derived))
     unique = {c.key: c for c in chart_set.all()}
     todo = [c for c in unique.values() if not is_cached(c, cache)]

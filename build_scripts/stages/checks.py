@@ -39,7 +39,11 @@ def occurrences(text: str, needle: str) -> list[tuple[int, int]]:
 
 
 def exact_value(row: dict) -> Decimal | None:
-    """The figure's value as printed, converted exactly (Decimal) to its canonical unit."""
+    """The figure's value as printed, converted exactly (Decimal) to its canonical unit.
+
+    An implied value (全部 → 100 %) has no printed number: its value is the row's own."""
+    if row.get("implied"):
+        return Decimal(str(row["value"]))
     return units.convert(row["value_as_printed"], row["printed_unit"], row["unit"])
 
 
@@ -47,6 +51,14 @@ def half_unit(row: dict) -> Decimal:
     """Half a unit of the last printed digit, in the canonical unit: the rounding a printed figure allows."""
     f = units.factor(row["printed_unit"], row["unit"]) or Decimal(1)
     return Decimal(5) * Decimal(10) ** -(units.decimals(row["value_as_printed"]) + 1) * f
+
+
+def unlike(part: dict, total: dict) -> str:
+    """What a part must share with its printed total to be added up to it (derive's rule); "" when it does."""
+    for field_name in ("plan_id", "status", "unit"):
+        if field_name in part and part.get(field_name) != total.get(field_name):
+            return f"{field_name} ({total.get(field_name)}, not {part.get(field_name)})"
+    return ""
 
 
 def fmt(d: Decimal, places: int = 6) -> str:
@@ -115,6 +127,16 @@ class PortalCheck(Check):
     def error(self, row, field_name: str, note: str) -> CheckError:
         return self.Error.from_row(row, note=note, field_name=field_name)
 
+    def validate_row(self, row):
+        note, field_name = self.problem(row)
+        if note:
+            yield self.error(row, field_name, note)
+
+    @staticmethod
+    def problem(row) -> tuple[str, str]:
+        """(note, field) of what is wrong with one row, or ("", ""): a check of one row at a time says only this."""
+        return "", ""
+
 
 @attrs.define(kw_only=True, repr=False)
 class FigureIdCheck(PortalCheck, type="figure-id"):
@@ -139,6 +161,8 @@ class CanonicalUnitCheck(PortalCheck, type="canonical-unit"):
     """Values are stored in one canonical unit per quantity (money in 万元)."""
 
     def validate_row(self, row):
+        if units.rate_numerator(row["unit"]) is not None:
+            return  # a rate (元/人/月) keeps its printed numerator: value-conversion checks it
         if not units.is_canonical(row["unit"]):
             yield self.error(row, "unit", f"unit {row['unit']!r} is not canonical; use {units.canonical_for(row['unit'])!r}")
 
@@ -146,15 +170,12 @@ class CanonicalUnitCheck(PortalCheck, type="canonical-unit"):
 class ValueConversionCheck(PortalCheck, type="value-conversion"):
     """`value` is `value_as_printed` converted by the code's factor, never by hand."""
 
-    def validate_row(self, row):
-        note, field_name = self.problem(row)
-        if note:
-            yield self.error(row, field_name, note)
-
     @staticmethod
     def problem(row) -> tuple[str, str]:
         if not Decimal(str(row["value"])).is_finite():  # frictionless reads "NaN" and "inf" as numbers
             return f"value must be a finite number, not {row['value']}", "value"
+        if row.get("implied"):
+            return "", ""  # no printed number: value_as_printed holds the words that imply the value
         if units.parse_printed_number(row["value_as_printed"]) is None:
             return "value_as_printed must start with the printed number", "value_as_printed"
         if units.factor(row["printed_unit"], row["unit"]) is None:
@@ -201,10 +222,31 @@ class ReferenceCheck(PortalCheck, type="figure-reference"):
                 yield self.error(row, "part_of", f"part_of names unknown figure {ref!r}")
             elif ref == row["figure_id"]:
                 yield self.error(row, "part_of", "a figure cannot be part of itself")
+            elif mismatch := unlike(row, self.ctx.index[ref][1]):
+                yield self.error(row, "part_of", f"a part adds up only with its total's {mismatch}: {ref} differs")
         ratio = row.get("ratio_of") or ""
         if ratio and not self.ctx.ratio_ids(ratio):
             note = f"ratio_of must be NUMERATOR_ID/DENOMINATOR_ID of figures in this package, not {ratio!r}"
             yield self.error(row, "ratio_of", note)
+
+
+class BasisCheck(PortalCheck, type="basis"):
+    """The basis says how a figure may be combined; its unit, sign and printed form must fit it."""
+
+    @staticmethod
+    def problem(row) -> tuple[str, str]:
+        basis, unit, per = row.get("basis"), row["unit"], units.rate_numerator(row["unit"])
+        if basis == "rate" and per is None:
+            return f"a rate's unit keeps its denominator (元/人/月, 万元/村), not {unit!r}", "unit"
+        if basis in ("amount", "share") and per is not None:
+            return f"unit {unit!r} is per something: basis must be 'rate' or 'level'", "basis"
+        if basis == "share" and unit not in ("%", "‰"):
+            return f"a share is in % or ‰, not {unit!r}", "unit"
+        if Decimal(str(row["value"])).is_finite() and row["value"] < 0 and basis != "level":
+            return "only a level (temperature, altitude, ...) can be negative", "value"
+        if row.get("implied") and units.parse_printed_number(row["value_as_printed"]) is not None:
+            return "an implied value has no printed number: value_as_printed holds the words (全部)", "implied"
+        return "", ""
 
 
 class ErratumAwareCheck(PortalCheck):
@@ -268,6 +310,39 @@ class PartOfTotalCheck(ErratumAwareCheck, type="part-of-total"):
             yield from self.judge(row, sum(values), total, tolerance, f"sum of {len(parts)} parts")
 
 
+class RestatesCheck(ErratumAwareCheck, type="restates"):
+    """A restatement names the first statement of its figure in this package and prints the same value."""
+
+    def validate_row(self, row):
+        ref = row.get("restates") or ""
+        if not ref:
+            return
+        note, field_name = self.problem(row, ref)
+        if note:
+            yield self.error(row, field_name, note)
+            return
+        target = self.ctx.index[ref][1]
+        mine, theirs = exact_value(row), exact_value(target)
+        if mine is not None and theirs is not None:
+            tolerance = max(half_unit(row), half_unit(target))
+            yield from self.judge({**row, "_n": row.row_number}, theirs, mine, tolerance, f"restatement of {ref}")
+
+    def problem(self, row, ref: str) -> tuple[str, str]:
+        if ref == row["figure_id"]:
+            return "a figure cannot restate itself", "restates"
+        if ref not in self.ctx.index:
+            return f"restates names unknown figure {ref!r}", "restates"
+        target = self.ctx.index[ref][1]
+        if target.get("restates"):  # one level only: no chains, so no cycles
+            return f"{ref} is itself a restatement (of {target['restates']}): name the first statement", "restates"
+        if row.get("part_of") or row.get("is_total"):
+            field_name = "part_of" if row.get("part_of") else "is_total"
+            return f"a restatement is never added up: part_of and is_total belong on {ref}", field_name
+        if target["unit"] != row["unit"]:
+            return f"restates {ref} in {target['unit']}, but this row is in {row['unit']}", "unit"
+        return "", ""
+
+
 class RatioCheck(ErratumAwareCheck, type="ratio"):
     """A printed share equals 100 × numerator / denominator (to half a unit of its last digit)."""
 
@@ -292,6 +367,8 @@ ROW_CHECKS = (
     LineRangeCheck,
     PrintedInSourceCheck,
     ReferenceCheck,
+    BasisCheck,
+    RestatesCheck,
     RatioCheck,
 )
 END_CHECKS = (PartOfTotalCheck,)

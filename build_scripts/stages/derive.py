@@ -89,6 +89,11 @@ class Derived:
     errata: list[dict]
     checks: list[dict]
     counts: list[dict]  # per document: figures by family, ignore entries, errata, checks run and passed
+    restatements: dict[tuple[str, str], list[dict]]  # (doc_id, figure_id) -> the rows that print it again
+
+    def also_printed(self, row: dict) -> list[dict]:
+        """The other places the source prints this figure (its restatements), in text order."""
+        return self.restatements.get((row["doc_id"], row["figure_id"]), [])
 
     @property
     def packages(self) -> list[ValidPackage]:
@@ -130,43 +135,100 @@ class Derived:
 
 
 def exact(row: dict) -> Decimal:
+    if row.get("implied"):
+        return Decimal(str(row["value"]))
     return units.convert(row["value_as_printed"], row["printed_unit"], row["unit"]) or Decimal(str(row["value"]))
 
 
-def grand_total_investment(rows: list[dict]) -> dict | None:
-    """The document's planned investment: its `total` breakdown, when that names one amount.
+# --- What may be added up ----------------------------------------------------------------------------
+# The one rule every total, chart, timeline, region summary, home card and comparison goes through:
+# figures add up only within one document, plan, family, breakdown, status and unit; only amounts
+# (never rates, shares or levels); never a restatement (it would count the figure twice) and never a
+# printed total together with its own parts.
 
-    A notice that bundles several plans (Xining) prints one total per plan and none for the whole:
-    then there is no document total, and none is made up by adding plans together.
-    """
-    totals = [
-        r
-        for r in rows
-        if r["breakdown"] == "total" and r["metric"] == "amount" and not r.get("part_of") and r.get("year") is None
-    ]
-    if not totals or len({r["value"] for r in totals}) != 1:
+SumKey = tuple  # (doc_id, plan_id, family, breakdown, status, unit)
+
+
+def breakdown_of(row: dict) -> str:
+    """The set of rows a figure belongs to: its investment breakdown, else the printed total it is part of."""
+    return row.get("breakdown") or row.get("part_of") or ""
+
+
+def sum_key(family: str, row: dict) -> SumKey | None:
+    """The group within which this row may be added to others, or None when it is never added."""
+    if row.get("basis") != "amount" or row.get("restates") or row.get("is_total"):
         return None
-    return min(totals, key=lambda r: r["line_start"])
+    return (row["doc_id"], row.get("plan_id"), family, breakdown_of(row), row.get("status"), row["unit"])
+
+
+def addable_groups(family: str, rows: list[dict]) -> dict[SumKey, list[dict]]:
+    """Rows that may be added up, in groups that may each be summed; every other row is left out."""
+    groups: dict[SumKey, list[dict]] = defaultdict(list)
+    for r in rows:
+        key = sum_key(family, r)
+        if key is not None:
+            groups[key].append(r)
+    return dict(groups)
+
+
+def first_statements(rows: list[dict]) -> list[dict]:
+    """Each figure once: rows that restate another are left out (they are shown as "also printed at")."""
+    return [r for r in rows if not r.get("restates")]
+
+
+def period_of(rows: list[dict], doc: dict) -> tuple[int, int]:
+    """The years the rows are about: their own period or years where they have them, else the document's."""
+    years = set()
+    for r in rows:
+        if r.get("period_start") and r.get("period_end"):
+            years |= {r["period_start"], r["period_end"]}
+        for k in ("year", "target_year", "reference_year"):
+            if isinstance(r.get(k), int):
+                years.add(r[k])
+    return (min(years), max(years)) if years else (doc["period_start"], doc["period_end"])
+
+
+def grand_total_investment(rows: list[dict]) -> dict | None:
+    """The document's planned investment: its `total` breakdown, when that names one figure.
+
+    A restatement counts as the figure it restates. A notice that bundles several plans (Xining) prints
+    one total per plan and none for the whole: then there is no document total, and none is made up
+    by adding plans together.
+    """
+    by_id = {r["figure_id"]: r for r in rows}
+    totals = [
+        by_id.get(r.get("restates"), r)
+        for r in rows
+        if r["breakdown"] == "total" and r.get("basis") == "amount" and r.get("status") == "planned" and not r.get("part_of")
+        and r.get("year") is None
+    ]  # fmt: skip
+    if len({r["figure_id"] for r in totals}) != 1:
+        return None
+    return totals[0]
+
+
+def exits_by_year(rows: list[dict], unit_counted: str, jurisdiction: str, status: str = "planned") -> dict[int, list[dict]]:
+    """The rows that make each year's exits for one unit counted and status, for the whole jurisdiction.
+
+    Each figure counts once (restatements are left out). A year's figure is the jurisdiction's own
+    (a printed total or a plain figure); where only lower regions are printed for a year, their
+    figures are added up, by the one rule above.
+    """
+    rows = [r for r in first_statements(rows) if r["unit_counted"] == unit_counted and r["status"] == status and r.get("year")]
+    out: dict[int, list[dict]] = {}
+    for r in rows:
+        if r["region_id"] == jurisdiction:
+            out.setdefault(r["year"], []).append(r)
+    below = [r for g in addable_groups("exit_schedules", [r for r in rows if r["region_id"] != jurisdiction]).values() for r in g]
+    for r in below:
+        if r["year"] not in out or out[r["year"]][0]["region_id"] != jurisdiction:
+            out.setdefault(r["year"], []).append(r)
+    return dict(sorted(out.items()))
 
 
 def planned_exits(rows: list[dict], unit_counted: str, jurisdiction: str, status: str = "planned") -> dict[int, float]:
-    """Planned exits by year for one unit counted, for the document's whole jurisdiction.
-
-    A document often prints the same yearly figure twice (prose and table), so jurisdiction-wide rows
-    are not summed: the year's figure is the largest printed for it. Where only lower regions are
-    printed for a year, their distinct figures are summed.
-    """
-    top: dict[int, float] = {}
-    below: dict[int, dict] = defaultdict(dict)
-    for r in rows:
-        if r["unit_counted"] != unit_counted or r["status"] != status or not r.get("year") or r["is_total"]:
-            continue
-        if r["region_id"] == jurisdiction:
-            top[r["year"]] = max(top.get(r["year"], 0), r["value"])
-        else:
-            below[r["year"]][r["region_id"]] = max(below[r["year"]].get(r["region_id"], 0), r["value"])
-    out = {y: top.get(y, sum(below[y].values())) for y in set(top) | set(below)}
-    return dict(sorted(out.items()))
+    """Exits by year (see exits_by_year), as numbers."""
+    return {y: sum(r["value"] for r in rs) for y, rs in exits_by_year(rows, unit_counted, jurisdiction, status).items()}
 
 
 POOR_POPULATION_RE = re.compile(r"(建档立卡)?贫困人口")
@@ -179,7 +241,8 @@ def registered_poor(pkg: ValidPackage, jurisdiction: str) -> dict | None:
         for r in pkg.tables.get("baselines", [])
         if r["region_id"] == jurisdiction
         and r["unit"] == "人"
-        and r["kind"] == "status"
+        and r["status"] == "baseline"
+        and not r.get("restates")
         and POOR_POPULATION_RE.search(r["indicator_zh"])
         and "减少" not in r["indicator_zh"]
     ]
@@ -191,7 +254,14 @@ def document_entry(pkg: ValidPackage, regions: dict) -> dict:
     """The document's row, with its package and a short name for chart titles and lists (jurisdiction, period)."""
     doc = pkg.document
     name = regions.get(doc["region_id"], {}).get("name_zh", doc["region_id"])
-    return {**doc, "package": pkg, "short_zh": f"{name}（{doc['period_start']}—{doc['period_end']}）"}
+    plans = {p["plan_id"]: p for p in pkg.tables.get("plans", [])}
+    return {
+        **doc,
+        "package": pkg,
+        "region_zh": name,
+        "plans": plans,
+        "short_zh": f"{name}（{doc['period_start']}—{doc['period_end']}）",
+    }
 
 
 def village_mentions_in(tables: dict, regions: dict) -> dict[str, list[tuple[str, dict]]]:
@@ -213,11 +283,12 @@ def headline_and_comparison(pkg: ValidPackage, doc: dict, regions: dict) -> tupl
         for u in ("person", "household", "village", "township", "county")
     }
     poor = registered_poor(pkg, doc["region_id"])
-    by_cat = [
-        r
-        for r in pkg.tables.get("investments", [])
-        if r["breakdown"] == "by_category" and r["metric"] == "amount" and not r["is_total"]
+    groups = [
+        g
+        for k, g in addable_groups("investments", pkg.tables.get("investments", [])).items()
+        if k[3:5] == ("by_category", "planned")
     ]
+    by_cat = groups[0] if len(groups) == 1 else []  # categories of one plan's one breakdown, or none
     cat_total = sum(exact(r) for r in by_cat)
     comparison = {
         "doc": doc,
@@ -230,6 +301,10 @@ def headline_and_comparison(pkg: ValidPackage, doc: dict, regions: dict) -> tupl
         else [],
         "exit_persons": exits["person"],
         "exit_villages": exits["village"],
+        "exit_rows": [
+            r for rs in exits_by_year(pkg.tables.get("exit_schedules", []), "person", doc["region_id"]).values() for r in rs
+        ],
+        "category_rows": by_cat,
     }
     return {"doc": doc, "investment": inv, "exits": exits, "poor": poor}, comparison
 
@@ -269,7 +344,17 @@ def run(corpus: Corpus, report: ValidationReport) -> Derived:
         errata=[{**e, "doc_id": pkg.id} for pkg in report.packages for e in pkg.errata],
         checks=[{**r, "doc_id": pkg.id} for pkg in report.packages for r in pkg.results],
         counts=[package_counts(pkg, documents[pkg.id]) for pkg in report.packages],
+        restatements=restatement_index(report.packages),
     )
+
+
+def restatement_index(packages: list[ValidPackage]) -> dict[tuple[str, str], list[dict]]:
+    index: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for pkg in packages:
+        for _, row in pkg.figures():
+            if row.get("restates"):
+                index[(pkg.id, row["restates"])].append(row)
+    return {k: sorted(v, key=lambda r: r["line_start"]) for k, v in index.items()}
 
 
 def package_counts(pkg: ValidPackage, doc: dict) -> dict:

@@ -281,6 +281,20 @@ def cached_xlsx(settings: Settings, title: str, fields, rows: list[dict], readme
     return data
 
 
+def bulk_readme(settings: Settings, merged: dict) -> bytes:
+    """The bulk download's README: what the files are, the licence, and which figures may be added up."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"), autoescape=False
+    )
+    text = env.get_template("bulk-readme.txt.j2").render(
+        publisher_zh=settings.publisher_zh, publisher_en=settings.publisher_en, site_url=settings.site_url,
+        license=LICENSE, merged=merged,
+    )  # fmt: skip
+    return text.replace("\n", "\r\n").encode("utf-8")  # CRLF: Notepad opens it as written
+
+
 def xlsx_readme(ds, settings: Settings) -> list[tuple[str, str]]:
     """The README sheet: what the workbook is, where its numbers come from, how to cite it."""
     url = settings.site_url + ds.url
@@ -386,5 +400,8 @@ def run(derived: Derived, settings: Settings, docs_dir: Path) -> Downloads:
     by_dataset = {ds.id: dataset_files(ds, settings, out, schemas, packages[ds.package.id]) for ds in derived.datasets}
     bulk = {f"{pkg_id}/{rel}": data for pkg_id, files in packages.items() for rel, data in files.items()}
     merged, merged_package = merged_files(derived, settings, out)
+    readme = bulk_readme(settings, merged)
+    bulk["README.txt"] = readme
+    record(out, "downloads/all/README.txt", readme, "TXT", "说明（相加规则）")
     bulk_rec = record(out, "downloads/all/all-datapackages.zip", zip_bytes(bulk), "ZIP", "全部数据包（zip）")
     return Downloads(by_dataset, bulk_rec, merged, merged_package)

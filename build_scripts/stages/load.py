@@ -164,7 +164,7 @@ def load_package(desc_path: Path, schemas: dict, settings: Settings, problems: l
         elif path is not None and res["name"] in schemas:
             paths[res["name"]] = path
             resources.append({**res, "schema": schemas[res["name"]]})
-    for required in ("documents", "regions"):
+    for required in ("documents", "regions", "plans"):
         if required not in declared:  # a declared but broken resource is reported where it breaks
             problems.append(Problem(rel, None, "resources", f"the package has no {required!r} resource"))
     return DataPackage(

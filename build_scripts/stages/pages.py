@@ -288,7 +288,8 @@ def region_context(derived: Derived, rid: str, charts: ChartSet) -> dict:
     figs = derived.region_figures.get(rid, [])
     by_family = defaultdict(list)
     for fam, row in figs:
-        by_family[fam].append(row)
+        if not row.get("restates"):  # each figure once; its restatements are listed with it
+            by_family[fam].append(row)
     docs = derived.region_docs(rid)
     jurisdiction_of = [d for d, doc in derived.documents.items() if doc["region_id"] == rid]
     region_charts = []

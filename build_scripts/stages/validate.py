@@ -19,7 +19,7 @@ from . import checks
 from .load import Corpus, DataPackage
 
 ERRATUM_KEYS = ("id", "check", "figure_id", "lines", "printed", "computed", "description_zh", "description_en")
-ERRATUM_CHECKS = ("part-of-total", "ratio", "manual")
+ERRATUM_CHECKS = ("part-of-total", "ratio", "restates", "manual")
 IGNORE_REASONS = (
     "year",
     "date",
@@ -29,7 +29,6 @@ IGNORE_REASONS = (
     "ocr-residue",
     "name",
     "table-label",
-    "duplicate",
     "other",
 )
 

@@ -49,6 +49,12 @@ def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
             w.writerow({k: row.get(k, "") for k in header})
 
 
+def main_plan(doc_id: str, title_zh: str, title_en: str, lines: int, status: str = "printed") -> dict:
+    """The plans row of a document that is one plan: `main`, its whole text."""
+    return {"plan_id": "main", "doc_id": doc_id, "title_zh": title_zh, "title_en": title_en, "title_status": status,
+            "line_start": 1, "line_end": max(lines, 1), "notes": ""}  # fmt: skip
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -90,9 +96,13 @@ def new_document(
         "name_en": region_name_en,
         "level": level,
         "parent_id": parent_id,
+        "parent_inferred": "false",
     }
     regions = [region]
     write_csv(pkg / "data" / "regions.csv", schema_fields(datasets, "regions"), regions)
+    lines = len(source.read_text(encoding="utf-8", errors="replace").split("\n"))
+    plans = [main_plan(doc_id, doc["title_zh"], doc["title_en"], lines, "inferred")]
+    write_csv(pkg / "data" / "plans.csv", schema_fields(datasets, "plans"), plans)
     for fam in families.FIGURES:
         write_csv(pkg / "data" / f"{fam.name}.csv", schema_fields(datasets, fam.name), [])
     (pkg / "ignore.yaml").write_text("# Numbers in the source that are not figures, each with a reason.\n[]\n", encoding="utf-8")

@@ -27,7 +27,7 @@ import yaml
 
 from .. import families
 from ..settings import ROOT
-from .scaffold import descriptor, schema_fields, sha256_of, write_csv, write_descriptor
+from .scaffold import descriptor, main_plan, schema_fields, sha256_of, write_csv, write_descriptor
 
 # syllables for place names, with their pinyin (unique names from a number in base 20)
 SYLLABLES = [
@@ -320,6 +320,10 @@ class Document:
             "is_total": "false",
             "part_of": "",
             "ratio_of": "",
+            "plan_id": "main",
+            "status": "baseline" if row.get("kind") == "status" else "achieved" if family == "baselines" else "planned",
+            "basis": "share" if unit in ("%", "‰") else "amount",
+            "implied": "false",
             "notes": "",
             **row,
         }
@@ -576,7 +580,7 @@ def investment(d: Document, dims: dict, printed: str, units: tuple, metric: str,
         printed_unit,
         unit,
         scale,
-        metric=metric,
+        basis="share" if metric == "share" else "amount",
         indicator_zh=indicator[0],
         indicator_en=indicator[1],
         **dims,
@@ -722,7 +726,7 @@ def write_package(d: Document, plan: Plan, errata: list[dict], datasets: Path, s
     (sources / source_file).write_text("\n".join(d.lines) + "\n", encoding="utf-8")
     pkg = datasets / plan.doc_id
     (pkg / "data").mkdir(parents=True, exist_ok=True)
-    names = ["documents", "regions"] + [f.name for f in families.FIGURES if d.rows[f.name]]
+    names = ["documents", "regions", "plans"] + [f.name for f in families.FIGURES if d.rows[f.name]]
     write_descriptor(pkg, descriptor(plan.doc_id, plan.title, plan.title_en, names))
     document = {
         "doc_id": plan.doc_id,
@@ -739,7 +743,14 @@ def write_package(d: Document, plan: Plan, errata: list[dict], datasets: Path, s
     write_csv(pkg / "data" / "documents.csv", schema_fields(datasets, "documents"), [document])
     regions = [PROVINCE, plan.prefecture, plan.county, *plan.townships]
     write_csv(
-        pkg / "data" / "regions.csv", schema_fields(datasets, "regions"), [{**r, "gb_code": "", "line": 1} for r in regions]
+        pkg / "data" / "regions.csv",
+        schema_fields(datasets, "regions"),
+        [{**r, "gb_code": "", "line": 1, "parent_inferred": "false"} for r in regions],
+    )
+    write_csv(
+        pkg / "data" / "plans.csv",
+        schema_fields(datasets, "plans"),
+        [main_plan(plan.doc_id, plan.title, plan.title_en, len(d.lines))],
     )
     for fam in families.FIGURES:
         if d.rows[fam.name]:
