@@ -206,25 +206,40 @@ def package_descriptor(pkg, schemas: dict, site_url: str) -> dict:
 ID_FIELD_SUFFIX = "_id"
 
 
+PER_DOCUMENT_KEYS = ("figure_id", "plan_id")  # unique within one document only: doc_id joins them in merged tables
+
+
 def merged_schema(schema: dict, is_figures: bool, names: set[str]) -> dict:
-    """A family's schema for the portal-wide table: ids are text; figure ids are unique per document only."""
+    """A family's schema for the portal-wide table: ids are text; figure and plan ids are unique per document only,
+    so their keys, and the foreign keys that point at them, are (doc_id, id)."""
     fields = []
     for f in schema["fields"]:
         f = {**f, "constraints": dict(f.get("constraints", {}))}
         if f["name"].endswith(ID_FIELD_SUFFIX):
             f["type"] = "string"
-        if is_figures and f["name"] == "figure_id":
+        if f["name"] in PER_DOCUMENT_KEYS:
             f["constraints"].pop("unique", None)
         if not f["constraints"]:
             del f["constraints"]
         fields.append(f)
     out = {k: v for k, v in schema.items() if k not in ("fields", "primaryKey", "foreignKeys")}
     out["fields"] = fields
-    out["primaryKey"] = ["doc_id", "figure_id"] if is_figures else list(schema.get("primaryKey", []))
-    fks = [fk for fk in schema.get("foreignKeys", []) if fk["reference"]["resource"] in names | {""}]
+    key = list(schema.get("primaryKey", []))
+    out["primaryKey"] = ["doc_id", "figure_id"] if is_figures else ["doc_id", *key] if key[:1] == ["plan_id"] else key
+    fks = [per_document(fk) for fk in schema.get("foreignKeys", []) if fk["reference"]["resource"] in names | {""}]
     if fks:
         out["foreignKeys"] = fks
     return out
+
+
+def per_document(fk: dict) -> dict:
+    """A foreign key to a per-document id (plan_id) names its document too."""
+    if fk["fields"] in PER_DOCUMENT_KEYS:
+        return {
+            "fields": ["doc_id", fk["fields"]],
+            "reference": {**fk["reference"], "fields": ["doc_id", fk["reference"]["fields"]]},
+        }
+    return fk
 
 
 def merged_descriptor(schemas: dict, site_url: str) -> dict:
