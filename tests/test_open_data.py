@@ -187,14 +187,17 @@ def test_merged_tables_descriptor_is_built_from_the_schema_files(built_site):
             if got["name"].endswith("_id"):
                 assert got["type"] == "string", (name, got["name"])
         fks = {
-            fk["fields"] if isinstance(fk["fields"], str) else fk["fields"][0]: fk for fk in res["schema"].get("foreignKeys", [])
+            fk["fields"] if isinstance(fk["fields"], str) else fk["fields"][-1]: fk for fk in res["schema"].get("foreignKeys", [])
         }
         if "figure_id" in {f["name"] for f in fields}:
             assert res["schema"]["primaryKey"] == ["doc_id", "figure_id"], name
             assert fks["doc_id"]["reference"]["resource"] == "documents", name
             assert fks["region_id"]["reference"]["resource"] == "regions", name
-            if "plans" in schemas and "plan_id" in fks:
-                assert fks["plan_id"]["reference"]["resource"] == "plans", name
+            if "plans" in schemas and "plan_id" in fks:  # plan ids are unique per document: (doc_id, plan_id)
+                assert fks["plan_id"]["reference"] == {"resource": "plans", "fields": ["doc_id", "plan_id"]}, name
+                assert fks["plan_id"]["fields"] == ["doc_id", "plan_id"], name
+        elif schema["primaryKey"] == ["plan_id"]:
+            assert res["schema"]["primaryKey"] == ["doc_id", "plan_id"], name
         else:
             assert res["schema"]["primaryKey"] == schema["primaryKey"], name
     assert resources["documents"]["schema"]["foreignKeys"][0]["reference"]["resource"] == "regions"
