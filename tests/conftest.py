@@ -69,6 +69,17 @@ def sources() -> Path:
 
 
 @pytest.fixture(scope="session")
+def validators() -> Path:
+    """The validators other software uses (../shared/validators or PORTAL_VALIDATORS); tests skip without them."""
+    from test_catalogs import NO_VALIDATORS, find_validators
+
+    found = find_validators()
+    if found is None:
+        pytest.skip(NO_VALIDATORS)
+    return found
+
+
+@pytest.fixture(scope="session")
 def portal():
     return run_portal
 

@@ -6,16 +6,20 @@ folder (PORTAL_TEST_WORK), see main_with_work.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import functools
 import hashlib
 import html
+import http.server
 import io
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -246,3 +250,19 @@ class Page(HTMLParser):
 
 if __name__ == "__main__":
     sys.exit(main_with_work(sys.argv[1:], Path(os.environ["PORTAL_TEST_WORK"])))
+
+
+@contextlib.contextmanager
+def serve_folder(handler: type, directory: Path, name: str):
+    """Serve `directory` with `handler` (an http.server handler class) on 127.0.0.1, on a free port, in a
+    thread; yields the port and stops the server on exit."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

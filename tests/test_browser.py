@@ -11,11 +11,9 @@ Never run `playwright install`: the tests use Debian's chromium at /usr/bin/chro
 
 from __future__ import annotations
 
-import functools
 import http.server
 import io
 import json
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -24,7 +22,7 @@ from xml.etree import ElementTree
 
 import pytest
 from conftest import CORPUS
-from helpers import parse_csv, read_csv
+from helpers import parse_csv, read_csv, serve_folder
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -80,17 +78,8 @@ def site_url(built_site):
     """The built site served by a threaded http.server on 127.0.0.1 (random free port), under the
     path of its public address; yields the site's local address, e.g. http://127.0.0.1:PORT/poverty-plans/."""
     prefix = public_path(built_site)
-    handler = functools.partial(type("Handler", (SiteHandler,), {"prefix": prefix}), directory=str(built_site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}{prefix}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve_folder(type("Handler", (SiteHandler,), {"prefix": prefix}), built_site, "site-server") as port:
+        yield f"http://127.0.0.1:{port}{prefix}"
 
 
 @pytest.fixture

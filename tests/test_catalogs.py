@@ -10,7 +10,6 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 from helpers import ROOT
 
 NO_VALIDATORS = "the validators other software uses are missing: put them at ../shared/validators or set PORTAL_VALIDATORS"
@@ -22,14 +21,6 @@ def find_validators() -> Path | None:
         if (cand / "pod-v1.1-nonfederal" / "catalog.json").is_file():
             return cand.resolve()
     return None
-
-
-@pytest.fixture(scope="module")
-def validators() -> Path:
-    found = find_validators()
-    if found is None:
-        pytest.skip(NO_VALIDATORS)
-    return found
 
 
 def pod_validator(folder: Path):

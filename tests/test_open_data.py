@@ -18,21 +18,19 @@ elsewhere); without them the tests that need them skip, saying so.
 from __future__ import annotations
 
 import csv
-import functools
 import http.server
 import io
 import json
 import shutil
 import subprocess
-import threading
 import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ROOT, Page
-from test_catalogs import NO_VALIDATORS, find_validators, pod_validator
+from helpers import ROOT, Page, serve_folder
+from test_catalogs import pod_validator
 
 SCHEMAS = ROOT / "datasets" / "schemas"
 DCAT_AP = "dcat-ap-3.0.1"
@@ -45,27 +43,10 @@ BOM = b"\xef\xbb\xbf"
 
 
 @pytest.fixture(scope="module")
-def validators() -> Path:
-    found = find_validators()
-    if found is None:
-        pytest.skip(NO_VALIDATORS)
-    return found
-
-
-@pytest.fixture(scope="module")
 def served(built_site):
-    """The built site served from its root by a threaded http.server on 127.0.0.1 (a free port)."""
-    handler = functools.partial(QuietHandler, directory=str(built_site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="open-data-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    """The built site served from its root on 127.0.0.1 (a free port)."""
+    with serve_folder(QuietHandler, built_site, "open-data-server") as port:
+        yield f"http://127.0.0.1:{port}/"
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
