@@ -12,8 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .. import families, units
+from .. import families
 from ..families import Family
+from .checks import exact_value
 from .load import Corpus
 from .validate import ValidationReport, ValidPackage
 
@@ -46,19 +47,6 @@ class Dataset:
         self.url = f"datasets/{self.id}/"
         self.title_zh = f"{self.document['title_zh']} · {self.family.title_zh}"
         self.title_en = f"{self.document['title_en']} — {self.family.title_en}"
-
-    @property
-    def years(self) -> list[int]:
-        ys = set()
-        for r in self.rows:
-            for k in ("year", "target_year", "reference_year"):
-                if isinstance(r.get(k), int):
-                    ys.add(r[k])
-        return sorted(ys)
-
-    @property
-    def region_ids(self) -> list[str]:
-        return sorted({r["region_id"] for r in self.rows})
 
     @property
     def indicators(self) -> list[str]:
@@ -135,9 +123,8 @@ class Derived:
 
 
 def exact(row: dict) -> Decimal:
-    if row.get("implied"):
-        return Decimal(str(row["value"]))
-    return units.convert(row["value_as_printed"], row["printed_unit"], row["unit"]) or Decimal(str(row["value"]))
+    """The row's value as printed, exactly (the checks' conversion), or its stored value."""
+    return exact_value(row) or Decimal(str(row["value"]))
 
 
 # --- What may be added up ----------------------------------------------------------------------------
