@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SOURCES ?= $(firstword $(wildcard ../shared/seeds))
 export PORTAL_SOURCES ?= $(if $(SOURCES),$(abspath $(SOURCES)),)
 
-.PHONY: site test serve validate bench clean
+.PHONY: site test serve validate bench audit clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ validate: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/portal bench
+
+# Lighthouse (mobile) on the home, a dataset and a region page; needs node, npm and chromium
+audit: $(VENV)/.installed
+	$(BIN)/portal audit
 
 clean:
 	rm -rf site .build

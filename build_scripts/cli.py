@@ -1,4 +1,4 @@
-"""The `portal` command: validate, build, serve, coverage, bench, new-document, diff."""
+"""The `portal` command: validate, build, serve, coverage, bench, new-document, diff, audit."""
 
 from __future__ import annotations
 
@@ -64,6 +64,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("rev", nargs="?", default="HEAD")
     p.add_argument("--datasets", type=Path)
     p.add_argument("--debug", action="store_true")
+    p = sub.add_parser("audit", help="build if needed, run Lighthouse (mobile) on pages of the site, print the scores")
+    add_common(p, out=True)
+    p.add_argument("--pages", nargs="+", metavar="PATH", help="site paths (default: home, a dataset and a region page)")
     return ap
 
 
@@ -241,6 +244,12 @@ def cmd_diff(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    from .tools import audit
+
+    return audit.run(settings_from(args), args.pages)
+
+
 # subcommand -> its function (args -> exit code); parser() declares each one's arguments
 COMMANDS = {
     "validate": lambda args: cmd_validate(settings_from(args)),
@@ -251,6 +260,7 @@ COMMANDS = {
     "bench": cmd_bench,
     "new-document": cmd_new_document,
     "diff": cmd_diff,
+    "audit": cmd_audit,
 }
 
 
