@@ -22,6 +22,8 @@ import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -266,3 +268,43 @@ def serve_folder(handler: type, directory: Path, name: str):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site folder under `prefix`, the path of the site's public address, as deployed:
+    the 404 page links its assets absolutely, and a root-absolute link elsewhere would break."""
+
+    prefix = "/"
+
+    def translate_path(self, path):
+        url_path = urlsplit(path).path
+        if not url_path.startswith(self.prefix):
+            return str(Path(self.directory) / ".outside-the-site-prefix")  # does not exist: 404
+        return super().translate_path("/" + path[len(self.prefix) :])
+
+    def send_error(self, code, message=None, explain=None):
+        """A missing path gets the site's 404.html, with status 404, as GitHub Pages serves it."""
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+        pass
+
+
+def public_path(site: Path) -> str:
+    """The path of the site's public address (site_url), read from the built sitemap: '/poverty-plans/'."""
+    sitemap = site / "sitemap.xml"
+    if sitemap.exists():
+        loc = ElementTree.parse(sitemap).find(".//{http://www.sitemaps.org/schemas/sitemap/0.9}loc")
+        if loc is not None and loc.text:
+            path = urlsplit(loc.text.strip()).path
+            return path if path.endswith("/") else path.rsplit("/", 1)[0] + "/"
+    return "/"

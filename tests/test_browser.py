@@ -11,7 +11,6 @@ Never run `playwright install`: the tests use Debian's chromium at /usr/bin/chro
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import time
@@ -22,7 +21,7 @@ from xml.etree import ElementTree
 
 import pytest
 from conftest import CORPUS
-from helpers import parse_csv, read_csv, serve_folder
+from helpers import parse_csv, read_csv
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -43,43 +42,7 @@ KEY_PAGES = ["", "catalog/", DATASET_PAGE, REGION_PAGE, f"documents/{CORPUS.docu
 
 
 # ---------------------------------------------------------------------------------------------------
-# fixtures: the built site on a local server, one chromium for the session
-
-
-class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the site folder under `prefix`, the path of the site's public address, as deployed:
-    the 404 page links its assets absolutely, and a root-absolute link elsewhere would break."""
-
-    prefix = "/"
-
-    def translate_path(self, path):
-        url_path = urlsplit(path).path
-        if not url_path.startswith(self.prefix):
-            return str(Path(self.directory) / ".outside-the-site-prefix")  # does not exist: 404
-        return super().translate_path("/" + path[len(self.prefix) :])
-
-    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
-        pass
-
-
-def public_path(site: Path) -> str:
-    """The path of the site's public address (site_url), read from the built sitemap: '/poverty-plans/'."""
-    sitemap = site / "sitemap.xml"
-    if sitemap.exists():
-        loc = ElementTree.parse(sitemap).find(".//{http://www.sitemaps.org/schemas/sitemap/0.9}loc")
-        if loc is not None and loc.text:
-            path = urlsplit(loc.text.strip()).path
-            return path if path.endswith("/") else path.rsplit("/", 1)[0] + "/"
-    return "/"
-
-
-@pytest.fixture(scope="session")
-def site_url(built_site):
-    """The built site served by a threaded http.server on 127.0.0.1 (random free port), under the
-    path of its public address; yields the site's local address, e.g. http://127.0.0.1:PORT/poverty-plans/."""
-    prefix = public_path(built_site)
-    with serve_folder(type("Handler", (SiteHandler,), {"prefix": prefix}), built_site, "site-server") as port:
-        yield f"http://127.0.0.1:{port}{prefix}"
+# fixtures: a browser context (site_url, the built site on a local server, and browser are in conftest.py)
 
 
 @pytest.fixture
