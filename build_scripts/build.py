@@ -77,7 +77,14 @@ def data_version(changes: list[dict]) -> str:
 
 def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generated:
     """Every stage before mkdocs, writing the Markdown tree into docs_dir."""
-    from .stages import catalog, charts, derive, downloads, pages  # here, so that an up-to-date build imports none of them
+    from .stages import (
+        catalog,
+        charts,
+        derive,
+        downloads,
+        excerpts,
+        pages,
+    )  # here, so that an up-to-date build imports none of them
 
     with progress.stage("load", "读取数据包 load"):
         corpus = load.run(settings)
@@ -85,6 +92,7 @@ def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generate
         report = cache.cached_validation(corpus, settings) if settings.cache else validate.run(corpus)
     with progress.stage("derive", "派生 derive"):
         derived = derive.run(corpus, report)
+        quotes = excerpts.run(derived, settings.sources)
         changes = catalog.git_changes(settings)
         version = data_version(changes)
     if docs_dir.exists():
@@ -95,7 +103,7 @@ def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generate
     with progress.stage("downloads", "下载文件 downloads"):
         files = downloads.run(derived, settings, docs_dir)
     with progress.stage("pages", "页面 pages"):
-        written = pages.run(derived, settings, docs_dir, chart_set, files, changes, version)
+        written = pages.run(derived, settings, docs_dir, chart_set, files, changes, version, quotes)
     with progress.stage("catalog", "目录 catalog"):
         catalog.run(derived, settings, docs_dir, changes, files)
     return Generated(derived, chart_set, files, written, changes)

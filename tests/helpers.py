@@ -155,6 +155,7 @@ class Page(HTMLParser):
 
     def __init__(self, raw: str):
         super().__init__(convert_charrefs=True)
+        self.raw = raw
         self.elements: list[tuple[str, dict]] = []
         self.links: list[dict] = []  # attributes of every <a href>
         self.imgs: list[dict] = []

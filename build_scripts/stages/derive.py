@@ -163,6 +163,14 @@ def first_statements(rows: list[dict]) -> list[dict]:
     return [r for r in rows if not r.get("restates")]
 
 
+def key_figures(rows: list[dict], n: int = 4) -> list[dict]:
+    """The figures a page opens with: first statements only, printed totals and amounts before parts, rates
+    and shares; shown in the order of the source text."""
+    firsts = [r for r in rows if not r.get("restates")]
+    ranked = sorted(firsts, key=lambda r: (not r.get("is_total"), r.get("basis") != "amount", r["line_start"], r["figure_id"]))
+    return sorted(ranked[:n], key=lambda r: (r["doc_id"], r["line_start"], r["figure_id"]))
+
+
 def period_of(rows: list[dict], doc: dict) -> tuple[int, int]:
     """The years the rows are about: their own period or years where they have them, else the document's."""
     years = set()
