@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import DataError
 from .settings import Settings
-from .stages import load, validate
+from .stages import history, load, validate
 from .workers import parallel_map
 
 CODE_DIR = Path(__file__).resolve().parent
@@ -78,8 +78,11 @@ def build_inputs(settings: Settings) -> dict[str, str]:
         digests[label] = tree_digest(root).hexdigest()
     fields = {k: str(v) for k, v in settings.__dict__.items() if k not in ("quiet", "debug")}
     digests["settings"] = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-    # the changelog, feed, data version and sitemap dates come from the git history
+    # the sitemap dates come from the repository's git history; the changelog, feed and data version from that
+    # of the datasets folder, which may be another repository (a commit there changes no file a build reads)
     digests["git HEAD"] = git(settings, "rev-parse", "HEAD") or "-"
+    newest = history.commits(settings, limit=1)  # a commit's sha names its whole ancestry
+    digests["data history"] = newest[0][0] if newest else "-"
     dists = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
     digests["Python and packages"] = hashlib.sha256((sys.version + "\0" + "\n".join(dists)).encode()).hexdigest()
     return digests
