@@ -1,10 +1,11 @@
 """Content-hash caches, all in settings.work and all off with --no-cache.
 
 - The build record: a build whose inputs (data, schemas, source texts, hand-written docs, templates
-  and code, mkdocs.yml, settings, git HEAD, installed packages) are those of the last successful build
-  into an output that is still byte for byte what that build wrote does nothing.
+  and code, mkdocs.yml, settings, git HEAD, the newest commit of the data, installed packages) are those
+  of the last successful build into an output that is still byte for byte what that build wrote does nothing.
 - The validation cache: a data package whose files, schemas, source texts and validation code are
   unchanged reuses its last validation; the others are validated on the worker pool.
+- The history cache (stages/history.py): what one commit changed in the data, by commit sha.
 """
 
 from __future__ import annotations
