@@ -167,7 +167,7 @@ class Release:
         if revised:
             parts.append(f"修订 {revised:,} 个数字的其他信息")
         new = sum(c.status == "new" for c in self.datasets)
-        text = f"本次更新涉及 {len(self.datasets):,} 个数据集：{'，'.join(parts)}" if self.datasets else "本次更新没有改动数字"
+        text = f"本次更新涉及 {len(self.datasets):,} 个数据集：{'、'.join(parts)}" if self.datasets else "本次更新没有改动数字"
         text += f"，其中 {new:,} 个数据集为新发布" if new else ""
         if self.tables:
             text += f"；另有 {len({t.doc_id for t in self.tables}):,} 份文件的地区、规划等表格或勘误有修改"
