@@ -275,6 +275,16 @@ def test_outside_a_git_checkout_there_is_no_release_and_the_page_says_so(tmp_pat
     assert "暂无记录" in text
 
 
+@pytest.mark.parametrize("depth", [1, 2])
+def test_a_shallow_clone_leaves_out_what_it_cannot_compare(repo: Repo, tmp_path: Path, depth: int):
+    """The oldest commit of a shallow clone has no parent there: it is no release, and no later one is the first."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", f"--depth={depth}", repo.root.as_uri(), str(clone))
+    found = history.run(Settings(datasets=clone / "datasets", work=tmp_path / "work"))
+    assert [r.sha for r in found.releases] == repo.shas[::-1][: depth - 1]
+    assert not any(r.first for r in found.releases)
+
+
 def test_a_warm_run_reads_each_release_from_the_cache(repo: Repo, tmp_path: Path, monkeypatch):
     settings = Settings(datasets=repo.datasets, work=tmp_path / "work")
     cold = history.run(settings)

@@ -130,7 +130,7 @@ class Release:
     datasets: list[DatasetChange] = field(default_factory=list)
     tables: list[TableChange] = field(default_factory=list)
     published: bool = False  # the release holds any data package at all
-    first: bool = False  # the first release shown: everything in it is new
+    first: bool = False  # the first publication: there was no data package before it
 
     @property
     def date(self) -> str:
@@ -262,7 +262,7 @@ def table_changes(pkg_id: str, old: diff.Side | None, new: diff.Side | None) -> 
 
 
 def compare(sha: str, when: str, old: dict[str, diff.Side], new: dict[str, diff.Side]) -> Release:
-    release = Release(sha, when, published=bool(new))
+    release = Release(sha, when, published=bool(new), first=bool(new) and not old)
     for pkg_id in sorted(set(old) | set(new)):
         for fam in families.FIGURES:
             change = dataset_change(pkg_id, fam, old.get(pkg_id), new.get(pkg_id))
@@ -302,6 +302,16 @@ def commits(settings: Settings, limit: int = 0) -> list[tuple[str, str, str]]:
     return out
 
 
+def shallow_boundary(top: Path) -> set[str]:
+    """The commits whose parents a shallow clone does not have (none in a full clone)."""
+    res = diff.git(["rev-parse", "--git-path", "shallow"], top)
+    path = top / res.stdout.decode().strip() if res.returncode == 0 else None
+    try:
+        return set(path.read_text(encoding="utf-8").split()) if path else set()
+    except OSError:
+        return set()
+
+
 def cache_key(prefix: str) -> str:
     """What a cached release depends on besides its commit: the folder compared and the code comparing."""
     from .. import cache  # here: cache imports this module
@@ -337,21 +347,21 @@ def release_of(top: Path, prefix: str, commit: tuple[str, str, str], store: Path
 
 
 def run(settings: Settings) -> History:
-    """Every release, newest first: those before the first data package are left out (nothing was published)."""
+    """Every release, newest first; those before the first data package are left out (nothing was published)."""
     located = data_repo(settings)
     if located is None:
         return History([])
     top, prefix = located
     store = settings.work / "cache" / "history" if settings.cache else None
     key = cache_key(prefix)
+    # a shallow clone's oldest commits have no parent here: what they changed is unknown, so they are left out
+    cut = shallow_boundary(top)
     try:
-        releases = [release_of(top, prefix, c, store, key) for c in reversed(commits(settings))]
-    except UsageError:  # git could not read a commit (a shallow clone's missing parent): no history rather than none built
+        releases = [release_of(top, prefix, c, store, key) for c in reversed(commits(settings)) if c[0] not in cut]
+    except UsageError:  # git could not read a commit: no history rather than no site
         return History([])
     while releases and not releases[0].published:
         releases.pop(0)
-    if releases:
-        releases[0].first = True
     return History(releases[::-1])
 
 
