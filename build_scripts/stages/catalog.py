@@ -5,6 +5,7 @@ JSON-LD, a static JSON API with stable URLs, and an Atom feed of data changes (s
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -231,6 +232,12 @@ def dcat(derived: Derived, files: Downloads, settings: Settings, modified: str) 
 
 FEED_ENTRIES = 100  # the newest (release, dataset) pairs
 FEED_CORRECTIONS = 5  # corrections spelled out in an entry; the changelog lists them all
+XML_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not even escaped: XML 1.0 has no such characters
+
+
+def xml_text(value: str) -> str:
+    """Text of a value for the feed: escaped, and without the characters XML cannot hold (old commits were not validated)."""
+    return escape(XML_FORBIDDEN.sub("", value))
 
 
 def feed_entry(r: Release, c: DatasetChange, settings: Settings, links: Links) -> str:
@@ -245,12 +252,12 @@ def feed_entry(r: Release, c: DatasetChange, settings: Settings, links: Links) -
     return (
         "<entry>"
         f"<id>{escape(anchor)}</id>"
-        f"<title>{escape(f'{title}：{c.summary_zh()}')}</title>"
+        f"<title>{xml_text(f'{title}：{c.summary_zh()}')}</title>"
         f"<updated>{escape(r.datetime)}</updated>"
         f'<link rel="alternate" type="text/html" href={quoteattr(page)}/>'
         f'<link rel="related" type="text/html" href={quoteattr(anchor)}/>'
-        f"<summary>{escape(summary)}</summary>"
-        f'<content type="text">{escape(chr(10).join(lines))}</content>'
+        f"<summary>{xml_text(summary)}</summary>"
+        f'<content type="text">{xml_text(chr(10).join(lines))}</content>'
         "</entry>"
     )
 
