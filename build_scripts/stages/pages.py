@@ -255,7 +255,7 @@ def run(
     w.page("compare.md", "compare.md.j2", None, charts=charts.compare, **common)
     w.page("quality.md", "quality.md.j2", None, counts=derived.counts, **common)
     w.page("downloads.md", "downloads.md.j2", None, **common)
-    titles = {f["name"]: f.get("title") or f["name"] for schema in schemas.values() for f in schema["fields"]}
+    titles = {f["name"]: f["title"] for schema in schemas.values() for f in schema["fields"] if f.get("title")}
     w.page("changelog.md", "changelog.md.j2", None, links=Links.of(derived), field_titles=titles, **common)
     write_user_dict(derived, settings.work / "jieba_user.txt")
     return w.written
