@@ -1,6 +1,6 @@
 """The build orchestrator: every stage in data-flow order, then an atomic swap into settings.out.
 
-load → validate → derive → charts → downloads → pages → catalog → site (mkdocs) → search. The new
+load → validate → derive → history → charts → downloads → pages → catalog → site (mkdocs) → search. The new
 site is built in a temporary folder beside the output and swapped in only when everything succeeded,
 so a failed build leaves the last good site untouched. Caches: see cache.py.
 """
@@ -77,14 +77,7 @@ def data_version(changes: list[dict]) -> str:
 
 def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generated:
     """Every stage before mkdocs, writing the Markdown tree into docs_dir."""
-    from .stages import (
-        catalog,
-        charts,
-        derive,
-        downloads,
-        excerpts,
-        pages,
-    )  # here, so that an up-to-date build imports none of them
+    from .stages import catalog, charts, derive, downloads, excerpts, history, pages  # here: an up-to-date build imports none
 
     with progress.stage("load", "读取数据包 load"):
         corpus = load.run(settings)
@@ -95,6 +88,8 @@ def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generate
         quotes = excerpts.run(derived, settings.sources)
         changes = catalog.git_changes(settings)
         version = data_version(changes)
+    with progress.stage("history", "更新记录 history"):
+        releases = history.run(settings)  # what each commit changed in the data, for the changelog and the feed
     if docs_dir.exists():
         shutil.rmtree(docs_dir)
     docs_dir.mkdir(parents=True)
@@ -103,9 +98,9 @@ def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generate
     with progress.stage("downloads", "下载文件 downloads"):
         files = downloads.run(derived, settings, docs_dir)
     with progress.stage("pages", "页面 pages"):
-        written = pages.run(derived, settings, docs_dir, chart_set, files, changes, version, quotes)
+        written = pages.run(derived, settings, docs_dir, chart_set, files, changes, version, releases, quotes)
     with progress.stage("catalog", "目录 catalog"):
-        catalog.run(derived, settings, docs_dir, changes, files)
+        catalog.run(derived, settings, docs_dir, changes, files, releases)
     return Generated(derived, chart_set, files, written, changes)
 
 

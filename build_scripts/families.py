@@ -35,6 +35,10 @@ class Family:
     def is_figures(self) -> bool:
         return bool(self.letter)
 
+    def dataset_id(self, doc_id: str) -> str:
+        """The id of this family's dataset of one document: its page, download folder and API name."""
+        return f"{doc_id}-{self.name.replace('_', '-')}"
+
     @property
     def columns(self) -> list[str]:
         """Columns of the dataset page's table, in order."""

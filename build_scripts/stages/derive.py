@@ -43,7 +43,7 @@ class Dataset:
     title_en: str = field(init=False)
 
     def __post_init__(self):
-        self.id = f"{self.package.id}-{self.family.name.replace('_', '-')}"
+        self.id = self.family.dataset_id(self.package.id)
         self.url = f"datasets/{self.id}/"
         self.title_zh = f"{self.document['title_zh']} · {self.family.title_zh}"
         self.title_en = f"{self.document['title_en']} — {self.family.title_en}"

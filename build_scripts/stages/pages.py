@@ -24,6 +24,7 @@ from . import derive
 from .charts import ChartSet
 from .derive import Derived
 from .downloads import MEDIA_TYPES, Downloads, long_description
+from .history import History, Links
 
 SHOWN_ROWS = 200  # rows of a dataset's table on its page
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -191,13 +192,14 @@ def run(
     downloads: Downloads,
     changes: list[dict],
     version: str,
+    history: History | None = None,
     quotes: dict | None = None,
 ) -> list[str]:
     """Write every generated page; copy the hand-written pages; return the written paths."""
     e = env()
     w = Writer(docs_dir, e, settings)
     schemas = derived.corpus.schemas
-    common = dict(d=derived, version=version, changes=changes, downloads=downloads)
+    common = dict(d=derived, version=version, changes=changes, downloads=downloads, history=history or History([]))
     # hand-written pages are copied; a marker comment is the one place they take generated content
     counts = derived.counts
     for src in sorted(settings.docs.rglob("*")):
@@ -269,7 +271,8 @@ def run(
     w.page("compare.md", "compare.md.j2", None, charts=charts.compare, **common)
     w.page("quality.md", "quality.md.j2", None, counts=derived.counts, **common)
     w.page("downloads.md", "downloads.md.j2", None, **common)
-    w.page("changelog.md", "changelog.md.j2", None, **common)
+    titles = {f["name"]: f["title"] for schema in schemas.values() for f in schema["fields"] if f.get("title")}
+    w.page("changelog.md", "changelog.md.j2", None, links=Links.of(derived), field_titles=titles, **common)
     write_user_dict(derived, settings.work / "jieba_user.txt")
     return w.written
 
