@@ -174,11 +174,11 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
     def redirected(self) -> bool:
         """`/` (and the prefix without its slash) lead to the site: nothing else is served outside it."""
-        path = urlsplit(self.path).path
-        if path == self.prefix or path not in ("/", self.prefix.rstrip("/")):
+        url = urlsplit(self.path)
+        if url.path == self.prefix or url.path not in ("/", self.prefix.rstrip("/")):
             return False
         self.send_response(HTTPStatus.FOUND)
-        self.send_header("Location", self.prefix)
+        self.send_header("Location", self.prefix + (f"?{url.query}" if url.query else ""))  # ?q= opens the search
         self.send_header("Content-Length", "0")
         self.end_headers()
         return True

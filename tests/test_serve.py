@@ -103,12 +103,16 @@ def test_the_site_answers_under_its_path(served):
         assert body == (out / path / "index.html").read_bytes(), path
 
 
-@pytest.mark.parametrize("path", ["/", PREFIX.rstrip("/")], ids=["root", "prefix-without-slash"])
-def test_the_root_redirects_to_the_site(served, path):
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [("/", PREFIX), (PREFIX.rstrip("/"), PREFIX), ("/?q=%E5%8E%BF", PREFIX + "?q=%E5%8E%BF")],
+    ids=["root", "prefix-without-slash", "root-with-query"],
+)
+def test_the_root_redirects_to_the_site(served, path, location):
     url, _ = served
     status, headers, _ = get(urljoin(url, path))
     assert status in (301, 302, 307, 308)
-    assert headers["location"] == PREFIX
+    assert headers["location"] == location
 
 
 @pytest.mark.parametrize(
