@@ -11,7 +11,6 @@ Never run `playwright install`: the tests use Debian's chromium at /usr/bin/chro
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import re
@@ -24,6 +23,8 @@ from xml.etree import ElementTree
 import pytest
 from conftest import CORPUS
 from helpers import parse_csv, read_csv, serve_folder
+
+from build_scripts import build
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -47,17 +48,10 @@ KEY_PAGES = ["", "catalog/", DATASET_PAGE, REGION_PAGE, f"documents/{CORPUS.docu
 # fixtures: the built site on a local server, one chromium for the session
 
 
-class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the site folder under `prefix`, the path of the site's public address, as deployed:
-    the 404 page links its assets absolutely, and a root-absolute link elsewhere would break."""
-
-    prefix = "/"
-
-    def translate_path(self, path):
-        url_path = urlsplit(path).path
-        if not url_path.startswith(self.prefix):
-            return str(Path(self.directory) / ".outside-the-site-prefix")  # does not exist: 404
-        return super().translate_path("/" + path[len(self.prefix) :])
+class SiteHandler(build.SiteHandler):
+    """`portal serve`'s handler, quiet: the site folder under `prefix`, the path of the site's public
+    address, as deployed (the 404 page links its assets absolutely, and a root-absolute link elsewhere
+    would break); unknown paths get the site's 404.html with status 404, as on GitHub Pages."""
 
     def log_message(self, format, *args):  # noqa: A002 - signature of the base class
         pass
@@ -485,6 +479,67 @@ def test_screenshots(context, site_url):
         target = SHOTS / f"{name}.png"
         page.screenshot(path=str(target), full_page=True)
         assert target.stat().st_size > 10_000, f"{target} looks empty"
+
+
+# ---------------------------------------------------------------------------------------------------
+# 8. the 404 page, wherever a lost reader lands
+
+NOT_FOUND = {"deep": "no/such/deep/page/", "shallow": "nope"}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", NOT_FOUND.values(), ids=NOT_FOUND.keys())
+def test_unknown_address_shows_the_chinese_404_page(context, site_url, path):
+    page = context.new_page()
+    problems = Problems(page)
+    url = site_url + path
+    response = page.goto(url, wait_until="load")
+    assert response is not None and response.status == 404
+    assert page.locator("article h1").first.inner_text().startswith("页面不存在")
+    # styled: Material's and the portal's stylesheets loaded and apply (compared with all of them off)
+    style = """() => { const s = getComputedStyle(document.querySelector('.md-header'));
+        return [s.position, s.backgroundColor, s.height].join(' '); }"""
+    styled = page.evaluate(style)
+    page.evaluate("() => { for (const sheet of document.styleSheets) sheet.disabled = true; }")
+    assert page.evaluate(style) != styled, "the 404 page looks the same without its stylesheets: they did not load"
+    page.evaluate("() => { for (const sheet of document.styleSheets) sheet.disabled = false; }")
+    sheets = page.evaluate("() => [...document.styleSheets].map(s => s.href || '')")
+    assert any(h.startswith(site_url) and h.endswith("assets/portal.css") for h in sheets), sheets
+    assert page.evaluate("() => getComputedStyle(document.querySelector('form.portal-search-form')).display") == "flex"
+    own = (
+        f"HTTP 404: {url}",
+        f"console error: Failed to load resource: the server responded with a status of 404 (Not Found) ({url})",
+    )
+    assert [p for p in problems.items if p not in own] == []  # the page's own status is the one error
+    # every link answers 200 from here: absolute paths under the site's path, not relative to this address
+    hrefs = page.eval_on_selector_all("a[href]", "as => as.map(a => a.href)")
+    local = {h.split("#")[0] for h in hrefs if h.startswith(site_url) and h.split("#")[0] != url}
+    assert {site_url + p for p in ("", "catalog/", "documents/", "regions/", "downloads/")} <= local
+    failing = {h: status for h in sorted(local) if (status := context.request.get(h).status) != 200}
+    assert failing == {}
+
+
+@pytest.mark.browser
+def test_the_404_search_form_finds_pages(context, site_url):
+    """The form sends its query to the home page as ?q=, where Material's search opens with it."""
+    regions = read_csv(DATASETS / CORPUS.document / "data" / "regions.csv")
+    name = next(r["name_zh"] for r in regions if r["region_id"] == CORPUS.region)
+    page = context.new_page()
+    page.goto(site_url + NOT_FOUND["deep"], wait_until="load")
+    page.locator("form.portal-search-form input[name=q]").fill(name)
+    page.locator("form.portal-search-form button[type=submit]").click()
+    page.wait_for_url(f"{site_url}?q=*")
+    page.wait_for_selector("li.md-search-result__item > a.md-search-result__link", timeout=20_000)
+    previous, deadline = None, time.monotonic() + 10  # the list grows as it renders: wait until it is still
+    while time.monotonic() < deadline:
+        current = page.eval_on_selector_all("li.md-search-result__item > a.md-search-result__link", "as => as.map(a => a.href)")
+        if current == previous:
+            break
+        previous = current
+        page.wait_for_timeout(200)
+    results = list(dict.fromkeys(site_path(h, site_url) for h in previous))
+    expected = place_pages()[name]  # as in test_search_every_place_name: its region page, or its plan's pages
+    assert expected & set(results[:5]), f"{name}: expected one of {sorted(expected)[:3]} in {results[:5]}"
 
 
 # ---------------------------------------------------------------------------------------------------

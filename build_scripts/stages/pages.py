@@ -268,6 +268,7 @@ def run(
             **region_context(derived, rid, charts),
             **common,
         )
+    w.page("about.md", "about.md.j2", None, settings=settings, **common)
     w.page("compare.md", "compare.md.j2", None, charts=charts.compare, **common)
     w.page("quality.md", "quality.md.j2", None, counts=derived.counts, **common)
     w.page("downloads.md", "downloads.md.j2", None, **common)
