@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 # The source texts verify provenance; CI and a checkout beside ../shared have them.
 SOURCES ?= $(firstword $(wildcard ../shared/seeds))
 export PORTAL_SOURCES ?= $(if $(SOURCES),$(abspath $(SOURCES)),)
+# `make serve PORT=8001` when 8000 is taken
+PORT ?= 8000
 
 .PHONY: site test serve validate bench audit clean
 
@@ -20,7 +22,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
 serve: $(VENV)/.installed
-	$(BIN)/portal serve
+	$(BIN)/portal serve --port $(PORT)
 
 validate: $(VENV)/.installed
 	$(BIN)/portal validate

@@ -1,6 +1,6 @@
 """The build orchestrator: every stage in data-flow order, then an atomic swap into settings.out.
 
-load → validate → derive → charts → downloads → pages → catalog → site (mkdocs) → search. The new
+load → validate → derive → history → charts → downloads → pages → catalog → site (mkdocs) → search. The new
 site is built in a temporary folder beside the output and swapped in only when everything succeeded,
 so a failed build leaves the last good site untouched. Caches: see cache.py.
 """
@@ -8,6 +8,7 @@ so a failed build leaves the last good site untouched. Caches: see cache.py.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import http.server
 import os
@@ -15,9 +16,12 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import cache
+from .errors import UsageError
 from .settings import Settings
 from .stages import load, search, site, validate
 
@@ -77,7 +81,7 @@ def data_version(changes: list[dict]) -> str:
 
 def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generated:
     """Every stage before mkdocs, writing the Markdown tree into docs_dir."""
-    from .stages import catalog, charts, derive, downloads, pages  # here, so that an up-to-date build imports none of them
+    from .stages import catalog, charts, derive, downloads, excerpts, history, pages  # here: an up-to-date build imports none
 
     with progress.stage("load", "读取数据包 load"):
         corpus = load.run(settings)
@@ -85,8 +89,11 @@ def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generate
         report = cache.cached_validation(corpus, settings) if settings.cache else validate.run(corpus)
     with progress.stage("derive", "派生 derive"):
         derived = derive.run(corpus, report)
+        quotes = excerpts.run(derived, settings.sources)
         changes = catalog.git_changes(settings)
         version = data_version(changes)
+    with progress.stage("history", "更新记录 history"):
+        releases = history.run(settings)  # what each commit changed in the data, for the changelog and the feed
     if docs_dir.exists():
         shutil.rmtree(docs_dir)
     docs_dir.mkdir(parents=True)
@@ -95,14 +102,16 @@ def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generate
     with progress.stage("downloads", "下载文件 downloads"):
         files = downloads.run(derived, settings, docs_dir)
     with progress.stage("pages", "页面 pages"):
-        written = pages.run(derived, settings, docs_dir, chart_set, files, changes, version)
+        written = pages.run(derived, settings, docs_dir, chart_set, files, changes, version, releases, quotes)
     with progress.stage("catalog", "目录 catalog"):
-        catalog.run(derived, settings, docs_dir, changes, files)
+        catalog.run(derived, settings, docs_dir, changes, files, releases)
     return Generated(derived, chart_set, files, written, changes)
 
 
 def run(settings: Settings, progress: Progress | None = None) -> BuildResult:
     """Build the whole site into settings.out, or do nothing when the last build is still current."""
+    if settings.deploy:
+        settings.check_deployable()  # before anything is built or written
     progress = progress or Progress(settings.quiet)
     settings.work.mkdir(parents=True, exist_ok=True)
     with progress.stage("inputs", "检查输入 inputs"):
@@ -147,9 +156,84 @@ def swap(new: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def serve(settings: Settings, port: int) -> None:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(settings.out))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
-        print(f"serving {settings.out} at http://127.0.0.1:{port}/ (Ctrl+C to stop)")
-        with contextlib.suppress(KeyboardInterrupt):
-            httpd.serve_forever()
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """The built site as it is deployed: under the path of site_url (`/` redirects there), and every
+    unknown path answered with the site's 404.html and status 404, as GitHub Pages does."""
+
+    prefix = "/"
+
+    def __init__(self, *args, prefix: str | None = None, **kwargs):
+        if prefix is not None:  # before super().__init__, which handles the request
+            self.prefix = prefix
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self):
+        if not self.redirected():
+            super().do_GET()
+
+    def do_HEAD(self):
+        if not self.redirected():
+            super().do_HEAD()
+
+    def redirected(self) -> bool:
+        """`/` (and the prefix without its slash) lead to the site: nothing else is served outside it."""
+        url = urlsplit(self.path)
+        if url.path == self.prefix or url.path not in ("/", self.prefix.rstrip("/")):
+            return False
+        self.send_response(HTTPStatus.FOUND)
+        self.send_header("Location", self.prefix + (f"?{url.query}" if url.query else ""))  # ?q= opens the search
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return True
+
+    def translate_path(self, path):
+        if not urlsplit(path).path.startswith(self.prefix):
+            return str(Path(self.directory) / ".outside-the-site-prefix")  # no such file: 404
+        return super().translate_path("/" + path[len(self.prefix) :])
+
+    def list_directory(self, path):
+        self.send_error(HTTPStatus.NOT_FOUND)  # a folder without index.html is not a page
+        return None
+
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / "404.html"
+        if code != HTTPStatus.NOT_FOUND or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        return None
+
+
+def site_prefix(settings: Settings) -> str:
+    """The path of the site's public address: '/poverty-plans/' for https://example.org/poverty-plans/."""
+    return urlsplit(settings.site_url).path or "/"
+
+
+def listen(settings: Settings, port: int) -> http.server.ThreadingHTTPServer:
+    """The preview's server, bound but not yet serving: bound before the build, so that a busy port is a
+    usage error at once rather than a failure after a whole rebuild."""
+    handler = functools.partial(SiteHandler, directory=str(settings.out), prefix=site_prefix(settings))
+    try:
+        return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OverflowError:
+        raise UsageError(f"port {port} is not a port number (0-65535; 0 picks a free one)") from None
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {port} is in use: choose another with --port") from None
+        if err.errno == errno.EACCES:
+            raise UsageError(f"port {port} needs privileges: choose one above 1023 with --port") from None
+        raise UsageError(f"cannot listen on 127.0.0.1:{port}: {err.strerror}") from None
+
+
+def serve(server: http.server.ThreadingHTTPServer, settings: Settings) -> None:
+    """Serve the built site on the bound server until Ctrl+C."""
+    port = server.server_address[1]
+    # flushed: a script reading our output learns the address (and the port that --port 0 picked) at once
+    print(f"serving {settings.out} at http://127.0.0.1:{port}{site_prefix(settings)} (Ctrl+C to stop)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()

@@ -1,10 +1,11 @@
 """Content-hash caches, all in settings.work and all off with --no-cache.
 
 - The build record: a build whose inputs (data, schemas, source texts, hand-written docs, templates
-  and code, mkdocs.yml, settings, git HEAD, installed packages) are those of the last successful build
-  into an output that is still byte for byte what that build wrote does nothing.
+  and code, mkdocs.yml, settings, git HEAD, the newest commit of the data, installed packages) are those
+  of the last successful build into an output that is still byte for byte what that build wrote does nothing.
 - The validation cache: a data package whose files, schemas, source texts and validation code are
   unchanged reuses its last validation; the others are validated on the worker pool.
+- The history cache (stages/history.py): what one commit changed in the data, by commit sha.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from .errors import DataError
 from .settings import Settings
-from .stages import load, validate
+from .stages import history, load, validate
 from .workers import parallel_map
 
 CODE_DIR = Path(__file__).resolve().parent
@@ -78,8 +79,11 @@ def build_inputs(settings: Settings) -> dict[str, str]:
         digests[label] = tree_digest(root).hexdigest()
     fields = {k: str(v) for k, v in settings.__dict__.items() if k not in ("quiet", "debug")}
     digests["settings"] = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-    # the changelog, feed, data version and sitemap dates come from the git history
+    # the sitemap dates come from the repository's git history; the changelog, feed and data version from that
+    # of the datasets folder, which may be another repository (a commit there changes no file a build reads)
     digests["git HEAD"] = git(settings, "rev-parse", "HEAD") or "-"
+    newest = history.commits(settings, limit=1)  # a commit's sha names its whole ancestry
+    digests["data history"] = newest[0][0] if newest else "-"
     dists = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
     digests["Python and packages"] = hashlib.sha256((sys.version + "\0" + "\n".join(dists)).encode()).hexdigest()
     return digests

@@ -32,10 +32,12 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = ap.add_subparsers(dest="command", required=True)
     add_common(sub.add_parser("validate", help="validate every data package (and provenance with --sources)"))
-    add_common(sub.add_parser("build", help="validate, generate pages and charts, build the site atomically"), out=True)
-    p = sub.add_parser("serve", help="build, then preview on 127.0.0.1")
+    p = sub.add_parser("build", help="validate, generate pages and charts, build the site atomically")
     add_common(p, out=True)
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--deploy", action="store_true", help="a build to publish: refuse a placeholder site_url (PORTAL_SITE_URL)")
+    p = sub.add_parser("serve", help="build, then preview on 127.0.0.1 under the path of site_url")
+    add_common(p, out=True)
+    p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free port)")
     p = sub.add_parser("coverage", help="list printed numbers no row covers and no ignore entry explains")
     add_common(p)
     p.add_argument("--doc", help="only this document id")
@@ -77,6 +79,7 @@ def settings_from(args) -> Settings:
         out=getattr(args, "out", None) and args.out.resolve(),
         debug=getattr(args, "debug", False) or None,
         cache=False if getattr(args, "no_cache", False) else None,
+        deploy=getattr(args, "deploy", False) or None,
     )
 
 
@@ -214,9 +217,12 @@ def cmd_build(args) -> int:
     from . import build
 
     settings = settings_from(args)
-    build.run(settings)
-    if args.command == "serve":
-        build.serve(settings, args.port)
+    if args.command == "build":
+        build.run(settings)
+        return 0
+    with build.listen(settings, args.port) as server:  # bound first: a busy port is found before building
+        build.run(settings)
+        build.serve(server, settings)
     return 0
 
 

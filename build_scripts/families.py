@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ID_COLUMNS = ("figure_id", "region_id", "indicator_zh")  # first on every dataset page
-VALUE_COLUMNS = ("value", "unit", "value_as_printed", "line_start", "status", "basis", "is_total", "restates")  # last
+# dataset pages: the indicator first (it stays in view while a phone scrolls the table sideways), then the value
+# with its unit, where, the family's own columns, and how to check it; the id last
+ID_COLUMNS = ("indicator_zh", "value", "region_id")
+VALUE_COLUMNS = ("value_as_printed", "line_start", "status", "basis", "is_total", "restates", "figure_id")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class Family:
     @property
     def is_figures(self) -> bool:
         return bool(self.letter)
+
+    def dataset_id(self, doc_id: str) -> str:
+        """The id of this family's dataset of one document: its page, download folder and API name."""
+        return f"{doc_id}-{self.name.replace('_', '-')}"
 
     @property
     def columns(self) -> list[str]:
@@ -98,4 +104,107 @@ LABELS: dict[str, dict[str, str]] = {
     "unit_counted": {"county": "县", "township": "乡镇", "village": "村", "household": "户", "person": "人"},
     "status": {"planned": "计划", "achieved": "已实现", "baseline": "基期现状"},
     "basis": {"amount": "总量", "rate": "单位量", "share": "比重", "level": "水平"},
+    "comparator": {"=": "达到", ">=": "不低于", "<=": "不高于", ">": "高于", "<": "低于"},
+    "kind": {"status": "现状", "achievement": "已取得成效"},
+    "title_status": {"printed": "原文印有标题", "inferred": "标题据正文推定"},
+    "family": {f.name: f.title_zh for f in ALL},
+    # the project's checks (stages/checks.py), as the quality page and errata name them
+    "check": {
+        "part-of-total": "分项之和与合计",
+        "ratio": "比率与分子分母",
+        "restates": "重复表述一致",
+        "basis": "数值性质",
+        "figure-id": "数字编号",
+        "document-id": "文件编号",
+        "canonical-unit": "标准单位",
+        "value-conversion": "单位换算",
+        "line-range": "原文行号",
+        "printed-in-source": "原文出处",
+        "figure-reference": "引用的数字",
+        "x-y": "相关数字",
+    },
+    # a breakdown code is made of these words (by_category_source → 按类别、资金来源): see breakdown_label
+    "breakdown_word": {
+        "by": "按",
+        "category": "类别",
+        "source": "资金来源",
+        "year": "年度",
+        "project": "项目",
+        "county": "县",
+        "target": "对象",
+        "group": "",
+        "total": "合计",
+        "single": "单项",
+        "unit": "单位",
+        "cost": "成本",
+        "share": "分配比例",
+        "rules": "规则",
+        "allocation": "分配",
+        "rule": "规则",
+        "annual": "年度",
+        "per": "每",
+        "village": "村",
+        "water": "水利",
+        "culture": "文化",
+        "edu": "教育",
+        "transport": "交通",
+        "safety": "安全",
+        "power": "电力",
+        "ecommerce": "电商",
+        "finance": "金融",
+        "dibao": "低保",
+        "telecom": "通信",
+        "science": "科技",
+        "forestry": "林业",
+        "relocation": "易地搬迁",
+        "industry": "产业",
+        "dw": "饮水",
+        "2": "二",
+        "3": "三",
+    },  # fmt: skip
 }
+
+
+def breakdown_label(code: str) -> str:
+    """The Chinese name of a breakdown code, word by word (by_year_transport_safety → 按年度（交通安全）); the topic
+    words go in brackets at the end, numbers become （二）. A word the table lacks is kept as it is (a test fails)."""
+    words = LABELS["breakdown_word"]
+    head, topic, after_by = [], [], 0
+    for p in code.split("_"):
+        if p in TOPIC_WORDS:
+            topic.append(words[p])
+        elif p.isdigit():
+            topic.append(words.get(p, p))
+        else:
+            if after_by > 1 and p in LIST_WORDS:
+                head.append("、")
+            head.append(words.get(p, p))
+            after_by = after_by + 1 if (after_by or p == "by") else 0
+    return "".join(head) + (f"（{''.join(topic)}）" if topic else "")
+
+
+TOPIC_WORDS = {
+    "water",
+    "culture",
+    "edu",
+    "transport",
+    "safety",
+    "power",
+    "ecommerce",
+    "finance",
+    "dibao",
+    "telecom",
+    "science",
+    "dw",
+}
+LIST_WORDS = {"category", "source", "year", "project", "county", "target"}
+
+
+def label(column: str, code) -> str:
+    """What a reader sees for a coded cell: its label, or the value itself when the column is not coded."""
+    if code in (None, ""):
+        return ""
+    if column == "breakdown":
+        return breakdown_label(str(code))
+    table = LABELS.get(column)
+    return table.get(code, str(code)) if table else str(code)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 # the licence of every published dataset (the code is MIT): one declaration for packages, pages and catalogs
@@ -17,6 +20,10 @@ LICENSE = {
     "title": "Creative Commons Attribution 4.0",
     "path": "https://creativecommons.org/licenses/by/4.0/",
 }
+
+# hosts of addresses that are not a published site: documentation domains (RFC 2606) and this machine
+PLACEHOLDER_DOMAINS = ("example.org", "example.com", "example.net")
+PLACEHOLDER_HOSTS = {*PLACEHOLDER_DOMAINS, "localhost", "127.0.0.1", "0.0.0.0", "::1"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,20 @@ class Settings:
         default="Poverty-Alleviation Plans Open Data Portal",
         metadata={"help": "Publisher's name in English (citations, metadata)."},
     )
-    contact_email: str = field(default="data@example.org", metadata={"help": "Contact address in the catalogs (data.json)."})
+    contact_email: str = field(
+        default="data@example.org", metadata={"help": "Contact address in the catalogs (data.json) and on the about page."}
+    )
+    update_policy_zh: str = field(
+        default=(
+            "新增或更正一份规划文件的数据时，本站随即更新；每一次修改都列在更新记录中。"
+            "发现错误请在项目仓库提交 issue，核实后更正。"
+        ),
+        metadata={"help": "Update policy in Chinese, shown on the about page."},
+    )
+    deploy: bool = field(
+        default=False,
+        metadata={"help": "A build to publish: refuse a placeholder site_url (example.org, localhost …) at once (--deploy)."},
+    )
     quiet: bool = field(default=False, metadata={"help": "No progress display (set when CI=true)."})
     debug: bool = field(default=False, metadata={"help": "Show tracebacks (--debug)."})
     cache: bool = field(default=True, metadata={"help": "Reuse charts and pages whose inputs did not change (--no-cache)."})
@@ -65,6 +85,16 @@ class Settings:
         if not s.site_url.endswith("/"):
             s = replace(s, site_url=s.site_url + "/")
         return s
+
+    def check_deployable(self) -> None:
+        """A published site with a placeholder address would cite, feed and map the wrong host: refuse it."""
+        parts = urlsplit(self.site_url)
+        host = (parts.hostname or "").lower()
+        fix = "set PORTAL_SITE_URL to the site's public address to build with --deploy"
+        if parts.scheme not in ("http", "https") or not host:
+            raise UsageError(f"site_url {self.site_url!r} is not an http(s) address: {fix}")
+        if host in PLACEHOLDER_HOSTS or host.endswith(tuple("." + h for h in (*PLACEHOLDER_DOMAINS, "localhost"))):
+            raise UsageError(f"site_url {self.site_url} is a placeholder: {fix}")
 
     def rel(self, path: Path) -> str:
         """A path as users see it in messages: relative to the repository when inside it."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import MINI, MINI_SOURCES, ROOT, SiteHandler, mini_datasets, public_path, run_portal, serve_folder
+from helpers import MINI, MINI_SOURCES, ROOT, mini_datasets, public_path, run_portal, serve_folder, site_handler
 
 NO_SOURCES = "the real source texts are missing: set PORTAL_SOURCES or put them at ../shared/seeds"
 
@@ -99,7 +99,7 @@ def site_url(built_site):
     """The built site served by a threaded http.server on 127.0.0.1 (random free port), under the
     path of its public address; yields the site's local address, e.g. http://127.0.0.1:PORT/poverty-plans/."""
     prefix = public_path(built_site)
-    with serve_folder(type("Handler", (SiteHandler,), {"prefix": prefix}), built_site, "site-server") as port:
+    with serve_folder(site_handler(prefix), built_site, "site-server") as port:
         yield f"http://127.0.0.1:{port}{prefix}"
 
 

@@ -157,6 +157,7 @@ class Page(HTMLParser):
 
     def __init__(self, raw: str):
         super().__init__(convert_charrefs=True)
+        self.raw = raw
         self.elements: list[tuple[str, dict]] = []
         self.links: list[dict] = []  # attributes of every <a href>
         self.imgs: list[dict] = []
@@ -270,33 +271,17 @@ def serve_folder(handler: type, directory: Path, name: str):
         thread.join(timeout=10)
 
 
-class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the site folder under `prefix`, the path of the site's public address, as deployed:
-    the 404 page links its assets absolutely, and a root-absolute link elsewhere would break."""
+def site_handler(prefix: str) -> type:
+    """`portal serve`'s handler, quiet, serving a site folder under `prefix`, the path of the site's public
+    address, as deployed (the 404 page links its assets absolutely, and a root-absolute link elsewhere
+    would break); unknown paths get the site's 404.html with status 404, as on GitHub Pages."""
+    from build_scripts import build  # here: most tests never serve a site, and build imports every stage
 
-    prefix = "/"
+    class SiteHandler(build.SiteHandler):
+        def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+            pass
 
-    def translate_path(self, path):
-        url_path = urlsplit(path).path
-        if not url_path.startswith(self.prefix):
-            return str(Path(self.directory) / ".outside-the-site-prefix")  # does not exist: 404
-        return super().translate_path("/" + path[len(self.prefix) :])
-
-    def send_error(self, code, message=None, explain=None):
-        """A missing path gets the site's 404.html, with status 404, as GitHub Pages serves it."""
-        page = Path(self.directory) / "404.html"
-        if code != 404 or not page.is_file():
-            return super().send_error(code, message, explain)
-        body = page.read_bytes()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
-        pass
+    return type("Handler", (SiteHandler,), {"prefix": prefix})
 
 
 def public_path(site: Path) -> str:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import zipfile
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 from xml.etree import ElementTree
 
 import pytest
@@ -450,6 +451,67 @@ def test_screenshots(context, site_url):
 
 
 # ---------------------------------------------------------------------------------------------------
+# 8. the 404 page, wherever a lost reader lands
+
+NOT_FOUND = {"deep": "no/such/deep/page/", "shallow": "nope"}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", NOT_FOUND.values(), ids=NOT_FOUND.keys())
+def test_unknown_address_shows_the_chinese_404_page(context, site_url, path):
+    page = context.new_page()
+    problems = Problems(page)
+    url = site_url + path
+    response = page.goto(url, wait_until="load")
+    assert response is not None and response.status == 404
+    assert page.locator("article h1").first.inner_text().startswith("页面不存在")
+    # styled: Material's and the portal's stylesheets loaded and apply (compared with all of them off)
+    style = """() => { const s = getComputedStyle(document.querySelector('.md-header'));
+        return [s.position, s.backgroundColor, s.height].join(' '); }"""
+    styled = page.evaluate(style)
+    page.evaluate("() => { for (const sheet of document.styleSheets) sheet.disabled = true; }")
+    assert page.evaluate(style) != styled, "the 404 page looks the same without its stylesheets: they did not load"
+    page.evaluate("() => { for (const sheet of document.styleSheets) sheet.disabled = false; }")
+    sheets = page.evaluate("() => [...document.styleSheets].map(s => s.href || '')")
+    assert any(h.startswith(site_url) and h.endswith("assets/portal.css") for h in sheets), sheets
+    assert page.evaluate("() => getComputedStyle(document.querySelector('form.portal-search-form')).display") == "flex"
+    own = (
+        f"HTTP 404: {url}",
+        f"console error: Failed to load resource: the server responded with a status of 404 (Not Found) ({url})",
+    )
+    assert [p for p in problems.items if p not in own] == []  # the page's own status is the one error
+    # every link answers 200 from here: absolute paths under the site's path, not relative to this address
+    hrefs = page.eval_on_selector_all("a[href]", "as => as.map(a => a.href)")
+    local = {h.split("#")[0] for h in hrefs if h.startswith(site_url) and h.split("#")[0] != url}
+    assert {site_url + p for p in ("", "catalog/", "documents/", "regions/", "downloads/")} <= local
+    failing = {h: status for h in sorted(local) if (status := context.request.get(h).status) != 200}
+    assert failing == {}
+
+
+@pytest.mark.browser
+def test_the_404_search_form_finds_pages(context, site_url):
+    """The form sends its query to the home page as ?q=, where Material's search opens with it."""
+    regions = read_csv(DATASETS / CORPUS.document / "data" / "regions.csv")
+    name = next(r["name_zh"] for r in regions if r["region_id"] == CORPUS.region)
+    page = context.new_page()
+    page.goto(site_url + NOT_FOUND["deep"], wait_until="load")
+    page.locator("form.portal-search-form input[name=q]").fill(name)
+    page.locator("form.portal-search-form button[type=submit]").click()
+    page.wait_for_url(f"{site_url}?q=*")
+    page.wait_for_selector("li.md-search-result__item > a.md-search-result__link", timeout=20_000)
+    previous, deadline = None, time.monotonic() + 10  # the list grows as it renders: wait until it is still
+    while time.monotonic() < deadline:
+        current = page.eval_on_selector_all("li.md-search-result__item > a.md-search-result__link", "as => as.map(a => a.href)")
+        if current == previous:
+            break
+        previous = current
+        page.wait_for_timeout(200)
+    results = list(dict.fromkeys(site_path(h, site_url) for h in previous))
+    expected = place_pages()[name]  # as in test_search_every_place_name: its region page, or its plan's pages
+    assert expected & set(results[:5]), f"{name}: expected one of {sorted(expected)[:3]} in {results[:5]}"
+
+
+# ---------------------------------------------------------------------------------------------------
 # 2b. every place name of the corpus (last in the file: it fails until the site fixes query segmentation)
 
 
@@ -518,3 +580,217 @@ def test_search_words_run_together(context, site_url, query, expected, top):
     assert expected & set(results[:top]), (
         f"{query!r}: expected one of {sorted(expected)} in the first {top} results, got {results[:top]}"
     )
+
+
+# ---------------------------------------------------------------------------------------------------
+# 8. readers: every page type on a desktop and a phone (issue 12)
+
+PAGE_TYPES = {
+    "home": "",
+    "catalog": "catalog/",
+    "dataset": DATASET_PAGE,
+    "region": REGION_PAGE,
+    "document": f"documents/{CORPUS.document}/",
+    "documents": "documents/",
+    "regions": "regions/",
+    "compare": "compare/",
+    "quality": "quality/",
+    "downloads": "downloads/",
+    "changelog": "changelog/",
+    "methodology": "methodology/",
+    "about": "about/",
+}
+PHONE = {"width": 390, "height": 844}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
+
+
+def code_tokens() -> set[str]:
+    """The codes of the label table a reader must never see as words: every coded value with letters in it,
+    and the comparators >= and <= ('=' alone is too common in plain text to tell apart)."""
+    from build_scripts.families import LABELS
+
+    out = set()
+    for column, table in LABELS.items():
+        if column in ("level_en", "breakdown_word"):
+            continue
+        out |= {code for code in table if any(c.isalpha() and c.isascii() for c in code) or code in (">=", "<=")}
+    return out
+
+
+# visible article text without code spans, small print (codes may follow a name there) and English alternates
+VISIBLE_TEXT = """() => {
+    const skip = 'code, pre, small, [lang=en], .headerlink, script, style';
+    const walker = document.createTreeWalker(document.querySelector('article'), NodeFilter.SHOW_TEXT);
+    const out = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement;
+        if (!el.closest(skip) && el.checkVisibility()) out.push(n.textContent);  // not inside a closed <details>
+    }
+    return out.join(' ');
+}"""
+
+NUMERIC_CELLS_WRAPPED = """() => {
+    const out = [];
+    for (const el of document.querySelectorAll('article td.num, article .nb')) {
+        if (!el.offsetParent) continue;  // hidden (closed <details>)
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        if (lines.size > 1) out.push(el.textContent.trim());
+    }
+    return out.slice(0, 10);
+}"""
+
+
+def phone_or_desktop(browser, viewport):
+    ctx = browser.new_context(viewport=viewport, locale="zh-CN", is_mobile=viewport is PHONE, has_touch=viewport is PHONE)
+    ctx.set_default_timeout(20_000)
+    return ctx
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("view", list(VIEWPORTS))
+@pytest.mark.parametrize("kind", list(PAGE_TYPES))
+def test_page_types_for_readers(browser, site_url, kind, view):
+    """No horizontal page scroll, no number broken across lines, no code of the label table as a word."""
+    ctx = phone_or_desktop(browser, VIEWPORTS[view])
+    try:
+        page = ctx.new_page()
+        response = page.goto(site_url + PAGE_TYPES[kind], wait_until="load")
+        assert response is not None and response.status == 200
+        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1] + 1, f"{kind} ({view}): the page scrolls sideways: {width}"
+        wrapped = page.evaluate(NUMERIC_CELLS_WRAPPED)
+        assert wrapped == [], f"{kind} ({view}): numbers broken across lines: {wrapped}"
+        text = page.evaluate(VISIBLE_TEXT)
+        tokens = sorted(code_tokens(), key=len, reverse=True)
+        pattern = re.compile(r"(?<![\w/.-])(" + "|".join(re.escape(t) for t in tokens) + r")(?![\w/.-])")
+        seen = sorted(set(pattern.findall(text)))
+        assert seen == [], f"{kind} ({view}): codes shown to readers: {seen}"
+    finally:
+        ctx.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [360, 390])
+def test_charts_legible_on_a_phone(browser, site_url, width):
+    """Chart text is at least 11 px as displayed: the smallest font size in the SVG times the image's scale."""
+    ctx = phone_or_desktop(browser, {"width": width, "height": 800})
+    try:
+        page = ctx.new_page()
+        small = []
+        for path in (DATASET_PAGE, REGION_PAGE, "compare/"):
+            page.goto(site_url + path, wait_until="load")
+            imgs = page.locator("figure.portal-chart img")
+            for i in range(imgs.count()):
+                img = imgs.nth(i)
+                src, shown = img.get_attribute("src"), img.evaluate("el => el.getBoundingClientRect().width")
+                svg = page.request.get(urljoin(page.url, src)).text()
+                natural = float(re.search(r'<svg[^>]*\swidth="([\d.]+)"', svg).group(1))
+                sizes = [float(x) for x in re.findall(r'font-size="([\d.]+)(?:px)?"', svg)]
+                displayed = min(sizes) * shown / natural
+                if displayed < 11:
+                    small.append(f"{path} {src}: {displayed:.1f} px")
+        assert small == [], f"chart text under 11 px at {width} px: {small}"
+    finally:
+        ctx.close()
+
+
+def source_lines(doc_id: str) -> list[str] | None:
+    doc = read_csv(DATASETS / doc_id / "data" / "documents.csv")[0]
+    path = CORPUS.sources / doc["source_file"]
+    return path.read_bytes().decode("utf-8").split("\n") if path.is_file() else None
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("view", list(VIEWPORTS))
+def test_figure_anchor_shows_its_source_sentence(browser, site_url, view):
+    """One click from a dataset row to the sentence: the figure is marked, the sentence is the source's own text
+    on the row's lines, and the figure links back to its dataset."""
+    lines = source_lines(CORPUS.document)
+    assert lines is not None, f"the source text of {CORPUS.document} is missing in {CORPUS.sources}"
+    ctx = phone_or_desktop(browser, VIEWPORTS[view])
+    try:
+        page = ctx.new_page()
+        page.goto(site_url + DATASET_PAGE, wait_until="load")
+        row = page.locator("table.portal-sticky tbody tr").nth(1)
+        figure_id = row.get_attribute("id")
+        row.locator("a.src").click()
+        page.wait_for_url(f"**/documents/{CORPUS.document}/#{figure_id}")
+        target = page.locator(f"[id='{figure_id}']")
+        target.wait_for(state="visible")
+        assert target.locator("blockquote.portal-excerpt").is_visible(), f"{figure_id}: no source sentence shown"
+        in_view = target.evaluate("el => { const r = el.getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; }")
+        assert in_view, f"{figure_id}: the anchor is not scrolled into view"
+        expected = next(
+            r for r in read_csv(DATASETS / CORPUS.document / "data" / "investments.csv") if r["figure_id"] == figure_id
+        )
+        assert target.locator("mark").inner_text() == expected["value_as_printed"]
+        quote = target.locator("blockquote p").inner_text().strip("…")
+        text = "\n".join(x.strip() for x in lines[int(expected["line_start"]) - 1 : int(expected["line_end"])])
+        assert " ".join(quote.split()) in " ".join(text.split()), f"{figure_id}: {quote!r} is not on its source lines"
+        back = target.locator(".portal-fig-links a", has_text="数据集")
+        assert back.count() >= 1 and back.first.get_attribute("href").endswith(f"{CORPUS.chart_dataset}/#{figure_id}")
+    finally:
+        ctx.close()
+
+
+@pytest.mark.browser
+def test_pages_open_with_key_figures_then_charts(context, site_url):
+    """Dataset and region pages: a summary of key figures, each with its source link, before the charts;
+    checksums are folded away."""
+    page = context.new_page()
+    for path in (DATASET_PAGE, REGION_PAGE):
+        page.goto(site_url + path, wait_until="load")
+        keys = page.locator(".portal-keys .portal-key")
+        assert keys.count() >= 2, f"{path}: no key figures"
+        for i in range(keys.count()):
+            href = keys.nth(i).locator("a.src").get_attribute("href")
+            assert f"documents/{CORPUS.document}/#" in href, f"{path}: key figure {i} has no source link ({href})"
+        order = page.evaluate(
+            "() => { const k = document.querySelector('.portal-keys'), c = document.querySelector('figure.portal-chart');"
+            " return c ? !!(k.compareDocumentPosition(c) & Node.DOCUMENT_POSITION_FOLLOWING) : true; }"
+        )
+        assert order, f"{path}: charts come before the key figures"
+        for sha in page.locator("code.sha").all():
+            assert not sha.is_visible(), f"{path}: a checksum is shown before the reader asks for it"
+
+
+@pytest.mark.browser
+def test_citation_has_address_date_and_copy(browser, site_url):
+    ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"])
+    try:
+        page = ctx.new_page()
+        page.goto(site_url + DATASET_PAGE, wait_until="load")
+        cite = page.locator("#cite-gbt")
+        today = page.evaluate("() => { const d = new Date(); return [d.getFullYear(), d.getMonth() + 1, d.getDate()]; }")
+        text = cite.inner_text()
+        assert "%04d-%02d-%02d" % tuple(today) in text, f"no access date of today in {text!r}"
+        assert "引用日期" not in text and "example.org" not in text, text
+        assert (site_url + DATASET_PAGE) in text or "http" in text, text
+        page.locator("button[data-copy='cite-gbt']").click()
+        assert page.evaluate("() => navigator.clipboard.readText()") == text
+    finally:
+        ctx.close()
+
+
+@pytest.mark.browser
+def test_chart_downloads_are_named_and_credited(context, site_url):
+    page = context.new_page()
+    page.goto(site_url + DATASET_PAGE, wait_until="load")
+    figure = page.locator("figure.portal-chart").first
+    img = figure.locator("img")
+    assert img.get_attribute("role") == "img" and img.get_attribute("alt"), "a chart needs role=img and a title"
+    described = img.get_attribute("aria-describedby")
+    assert described and page.locator(f"[id='{described}']").inner_text().strip(), "a chart needs a description"
+    details = page.locator("details.portal-chart-data").first
+    details.locator("summary").click()  # the data table is one click away
+    assert details.locator("table").is_visible()
+    link = details.locator("a[download$='.svg']")
+    name = link.get_attribute("download")
+    assert not re.fullmatch(r"[0-9a-f]{16}\.svg", name) and re.search(r"[\u4e00-\u9fff]", name), f"unreadable file name {name}"
+    svg = page.request.get(urljoin(page.url, link.get_attribute("href"))).text()
+    texts = re.sub(r"<[^>]+>", "", " ".join(re.findall(r"<text\b.*?</text>", svg, re.S)))  # lines may be <tspan>s
+    for must in ("来源", "脱贫攻坚规划开放数据门户", "CC-BY-4.0"):
+        assert must in texts, f"the downloaded chart does not carry {must!r}"

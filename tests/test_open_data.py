@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ROOT, Page, serve_folder
+from conftest import CORPUS
+from helpers import ROOT, Page, read_csv, serve_folder
 from test_catalogs import pod_validator
 
 SCHEMAS = ROOT / "datasets" / "schemas"
@@ -152,6 +153,9 @@ def test_descriptors_declare_profile_licence_and_sources(built_site):
             assert (path.parent / res["path"]).is_file(), (where, res["path"])
 
 
+NAME_OF = {"doc_id": "document_zh", "region_id": "region_zh", "parent_id": "parent_zh", "plan_id": "plan_zh"}
+
+
 def test_merged_tables_descriptor_is_built_from_the_schema_files(built_site):
     desc = json.loads((built_site / "downloads" / "all" / "datapackage.json").read_text(encoding="utf-8"))
     schemas = schema_files()
@@ -160,7 +164,13 @@ def test_merged_tables_descriptor_is_built_from_the_schema_files(built_site):
     for name, schema in schemas.items():
         res = resources[name]
         assert (built_site / "downloads" / "all" / res["path"]).is_file()
-        fields = res["schema"]["fields"]
+        # a name column follows each id column a reader could not read (region_id → region_zh): that is all that is added
+        added = [f for f in res["schema"]["fields"] if f["name"] in NAME_OF.values()]
+        fields = [f for f in res["schema"]["fields"] if f not in added]
+        names = [f["name"] for f in res["schema"]["fields"]]
+        for f in added:
+            id_col = next(k for k, v in NAME_OF.items() if v == f["name"])
+            assert names[names.index(f["name"]) - 1] == id_col, (name, f["name"])
         assert [f["name"] for f in fields] == [f["name"] for f in schema["fields"]], name
         for got, want in zip(fields, schema["fields"]):
             for key in ("title", "title_en", "description", "description_en"):
@@ -390,11 +400,13 @@ def test_every_xlsx_has_a_readme_and_titles_in_both_languages(built_site):
             assert readme.get(key), (path.name, key)
         assert readme["address"].startswith("http"), path.name
         header = [c.value for c in wb["data"][1]]
-        family = next(name for name, s in schemas.items() if [f["name"] for f in s["fields"]] == header)
+        own = [h for h in header if h not in NAME_OF.values()]  # the name columns beside the ids are the download's own
+        family = next(name for name, s in schemas.items() if [f["name"] for f in s["fields"]] == own)
         want = {f["name"]: (f.get("title"), f.get("title_en")) for f in schemas[family]["fields"]}
         for name, zh, en, *_ in wb["fields"].iter_rows(min_row=2, values_only=True):
-            assert zh and en and (zh, en) == want[name], (path.name, name)
-        text_columns = [i for i, f in enumerate(schemas[family]["fields"]) if f["type"] == "string"]
+            assert zh and en and (name in NAME_OF.values() or (zh, en) == want[name]), (path.name, name)
+        kinds = {f["name"]: f["type"] for f in schemas[family]["fields"]}
+        text_columns = [i for i, h in enumerate(header) if kinds.get(h, "string") == "string"]
         for row in wb["data"].iter_rows(min_row=2):
             for i in text_columns:
                 if row[i].value is not None:
@@ -416,3 +428,14 @@ def test_xlsx_keeps_number_like_text_as_text():
 def test_methodology_tells_csv_users_what_to_do():
     text = (ROOT / "docs" / "methodology.md").read_text(encoding="utf-8")
     assert "UTF-8" in text and "value_as_printed" in text and "文本" in text and "{#csv}" in text
+
+
+def test_downloads_name_each_id(built_site):
+    """Beside each region, document and plan id, the CSV a journalist opens gives its name, as the regions,
+    documents and plans tables of the data packages spell it."""
+    regions = {r["region_id"]: r["name_zh"] for p in CORPUS.package_dirs() for r in read_csv(p / "data" / "regions.csv")}
+    docs = {r["doc_id"]: r["title_zh"] for p in CORPUS.package_dirs() for r in read_csv(p / "data" / "documents.csv")}
+    rows = read_csv(built_site / "downloads" / CORPUS.chart_dataset / f"{CORPUS.chart_dataset}.csv")
+    assert rows and all(r["region_zh"] == regions[r["region_id"]] and r["document_zh"] == docs[r["doc_id"]] for r in rows)
+    merged = read_csv(built_site / "downloads" / "all" / "regions.csv")
+    assert all(r["parent_zh"] == regions.get(r["parent_id"], "") for r in merged)

@@ -8,12 +8,13 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from conftest import CORPUS
 
 from build_scripts.settings import Settings
-from build_scripts.stages import catalog, charts, derive, downloads, load, pages, validate
+from build_scripts.stages import catalog, charts, derive, downloads, history, load, pages, validate
 
 
 def corpus_settings(tmp: Path) -> Settings:
@@ -105,21 +106,14 @@ def test_pages_cell_filter_keeps_rows_on_one_block():
     assert str(pages.cell("a\n\nb<c>")) == "a<br>b&lt;c&gt;"
 
 
-def test_catalog_feed_escapes_commit_subjects(tmp_path):
-    xml = catalog.atom(
-        [
-            {
-                "sha": "0" * 40,
-                "date": "2026-01-01",
-                "datetime": "2026-01-01T00:00:00+00:00",
-                "subject": "<b>&",
-                "body": "",
-                "files": ["datasets/x"],
-            }
-        ],
-        Settings(),
-    )
-    assert "&lt;b&gt;&amp;" in xml and "<b>" not in xml
+def test_catalog_feed_escapes_values():
+    hostile = history.Figure("TA001", "<b>&\x01", "1", "人", "]]></content>")
+    change = history.DatasetChange("x-2020-targets", "x-2020", "targets", "<i>题</i>", "某县", "changed")
+    change.corrected = [history.Correction(hostile, history.Figure("TA001", "<b>&", "2", "人", "2人"))]
+    xml = catalog.atom(history.History([history.Release("0" * 40, "2026-01-01T00:00:00+00:00", [change])]), Settings())
+    assert "&lt;b&gt;&amp;" in xml and "&lt;i&gt;" in xml and "]]&gt;" in xml
+    assert "<b>" not in xml and "<i>" not in xml
+    ElementTree.fromstring(xml.encode())  # well-formed: the control character is dropped
 
 
 def test_catalog_writes_api_for_every_dataset(derived, tmp_path):

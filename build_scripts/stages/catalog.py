@@ -1,52 +1,26 @@
 """Stage 7, catalog: machine-readable metadata — data.json (Project Open Data 1.1), a DCAT-AP 3.0.1 catalog in
-JSON-LD, a static JSON API with stable URLs, and an Atom feed of data changes (from git history).
+JSON-LD, a static JSON API with stable URLs, and an Atom feed of data changes (stages/history.py).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
+import re
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from ..settings import LICENSE, Settings
 from .derive import Derived
 from .downloads import MEDIA_TYPES, Downloads, long_description
+from .history import DatasetChange, History, Links, Release, commits
 from .pages import region_name
 
 ISSUED = "2020-01-01"  # first publication of the catalogue
 
 
 def git_changes(settings: Settings) -> list[dict]:
-    """Commits that touched the data, newest first; empty outside a git checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "log", "--format=%x1e%H%x1f%cI%x1f%s%x1f%b%x1f", "--name-only", "--", "datasets"],
-            cwd=settings.root,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    changes = []
-    for chunk in out.split("\x1e")[1:]:
-        parts = chunk.split("\x1f")
-        if len(parts) < 5:
-            continue
-        sha, when, subject, body, files = parts[:5]
-        changes.append(
-            {
-                "sha": sha,
-                "date": when[:10],
-                "datetime": when,
-                "subject": subject,
-                "body": body.strip(),
-                "files": [f for f in files.split("\n") if f.strip()],
-            }
-        )
-    return changes
+    """The commits that changed the data (see history.commits), newest first; empty outside a git checkout."""
+    return [{"sha": sha, "date": when[:10], "datetime": when} for sha, _, when in commits(settings)]
 
 
 def dataset_record(ds, files: list[dict], settings: Settings) -> dict:
@@ -256,24 +230,51 @@ def dcat(derived: Derived, files: Downloads, settings: Settings, modified: str) 
     }
 
 
-def atom(changes: list[dict], settings: Settings) -> str:
-    updated = changes[0]["datetime"] if changes else "2020-01-01T00:00:00+00:00"
-    entries = []
-    for c in changes[:50]:
-        entries.append(
-            "<entry>"
-            f"<id>{escape(settings.site_url)}changelog/#{c['sha'][:12]}</id>"
-            f"<title>{escape(c['subject'])}</title>"
-            f"<updated>{escape(c['datetime'])}</updated>"
-            f'<link href="{escape(settings.site_url)}changelog/"/>'
-            f"<summary>{escape(', '.join(c['files'][:20]))}</summary>"
-            "</entry>"
-        )
+FEED_ENTRIES = 100  # the newest (release, dataset) pairs
+FEED_CORRECTIONS = 5  # corrections spelled out in an entry; the changelog lists them all
+XML_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not even escaped: XML 1.0 has no such characters
+
+
+def xml_text(value: str) -> str:
+    """Text of a value for the feed: escaped, and without the characters XML cannot hold (old commits were not validated)."""
+    return escape(XML_FORBIDDEN.sub("", value))
+
+
+def feed_entry(r: Release, c: DatasetChange, settings: Settings, links: Links) -> str:
+    """One dataset in one release: what changed, linking to the dataset page (to the changelog once it is gone)."""
+    anchor = f"{settings.site_url}changelog/#{r.dataset_anchor(c)}"
+    page = f"{settings.site_url}datasets/{c.id}/" if c.id in links.datasets else anchor
+    title = links.datasets.get(c.id, c.title_zh)
+    summary = f"{r.date}：{c.summary_zh()}。"
+    lines = [summary] + [f"{x.new.figure_id} {x.new.indicator_zh}：{x.old.shown()} → {x.new.shown()}" for x in c.corrected]
+    if len(c.corrected) > FEED_CORRECTIONS:
+        lines[FEED_CORRECTIONS + 1 :] = [f"……另有 {len(c.corrected) - FEED_CORRECTIONS} 个更正，见更新记录。"]
+    return (
+        "<entry>"
+        f"<id>{escape(anchor)}</id>"
+        f"<title>{xml_text(f'{title}：{c.summary_zh()}')}</title>"
+        f"<updated>{escape(r.datetime)}</updated>"
+        f'<link rel="alternate" type="text/html" href={quoteattr(page)}/>'
+        f'<link rel="related" type="text/html" href={quoteattr(anchor)}/>'
+        f"<summary>{xml_text(summary)}</summary>"
+        f'<content type="text">{xml_text(chr(10).join(lines))}</content>'
+        "</entry>"
+    )
+
+
+def atom(history: History, settings: Settings, links: Links | None = None) -> str:
+    links = links or Links({}, {}, set())
+    updated = history.releases[0].datetime if history.releases else "2020-01-01T00:00:00+00:00"
+    pairs = [(r, c) for r in history.releases for c in r.datasets][:FEED_ENTRIES]
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">'
         f"<title>{escape(settings.publisher_zh)}：数据更新</title><id>{escape(settings.site_url)}feed.xml</id>"
-        f'<link rel="self" href="{escape(settings.site_url)}feed.xml"/><updated>{escape(updated)}</updated>'
-        f"<author><name>{escape(settings.publisher_zh)}</name></author>" + "".join(entries) + "</feed>\n"
+        f'<link rel="self" href={quoteattr(settings.site_url + "feed.xml")}/>'
+        f'<link rel="alternate" type="text/html" href={quoteattr(settings.site_url + "changelog/")}/>'
+        f"<updated>{escape(updated)}</updated>"
+        f"<author><name>{escape(settings.publisher_zh)}</name></author>"
+        + "".join(feed_entry(r, c, settings, links) for r, c in pairs)
+        + "</feed>\n"
     )
 
 
@@ -282,7 +283,9 @@ def write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def run(derived: Derived, settings: Settings, out: Path, changes: list[dict], files: Downloads) -> list[Path]:
+def run(
+    derived: Derived, settings: Settings, out: Path, changes: list[dict], files: Downloads, history: History | None = None
+) -> list[Path]:
     """Write the catalog files into the docs tree (mkdocs copies them as they are); returns their paths."""
     modified = changes[0]["date"] if changes else "2020-01-01"
     records = [dataset_record(ds, files.by_dataset[ds.id], settings) for ds in derived.datasets]
@@ -291,7 +294,7 @@ def run(derived: Derived, settings: Settings, out: Path, changes: list[dict], fi
         write_json(out / "api" / "datasets" / f"{r['id']}.json", r)
     write_json(out / "data.json", data_json(derived, files, settings, modified))
     write_json(out / "catalog.jsonld", dcat(derived, files, settings, modified))
-    (out / "feed.xml").write_text(atom(changes, settings), encoding="utf-8")
+    (out / "feed.xml").write_text(atom(history or History([]), settings, Links.of(derived)), encoding="utf-8")
     return [
         out / "api" / "datasets.json",
         *(out / "api" / "datasets" / f"{r['id']}.json" for r in records),

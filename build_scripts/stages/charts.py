@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,20 +19,29 @@ import altair as alt
 import pandas as pd
 
 from ..families import LABELS
-from ..settings import Settings
+from ..settings import LICENSE, Settings
 from ..workers import parallel_map
 from .derive import Dataset, Derived, addable_groups, exact, exits_by_year, first_statements, period_of
 
 FONT = "Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, sans-serif"
-WIDTH = 520
+# Drawn for a phone: about 340 px wide in all, so that at 360 px text stays at 11 px or more as displayed
+# (CSS shows them larger on a desktop). Labels longer than LABEL_LIMIT are cut; the data table has them whole.
+WIDTH = 190
+FACET_WIDTH = 115
+TEXT = 13
+LABEL_LIMIT = 130
 CONFIG = {
     "font": FONT,
-    "title": {"font": FONT, "fontSize": 15, "anchor": "start"},
-    "axis": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 12, "titleFontSize": 12, "labelLimit": 220},
-    "legend": {"labelFont": FONT, "titleFont": FONT, "labelLimit": 220},
-    "header": {"labelFont": FONT, "titleFont": FONT},
+    "title": {"font": FONT, "fontSize": 15, "anchor": "start", "subtitleFont": FONT, "subtitleFontSize": TEXT,
+              "subtitleColor": "#444", "offset": 8},
+    "axis": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": TEXT, "titleFontSize": TEXT, "labelLimit": LABEL_LIMIT},
+    "legend": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": TEXT, "titleFontSize": TEXT, "labelLimit": LABEL_LIMIT * 2,
+               "orient": "bottom", "direction": "vertical", "columns": 1},
+    "header": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": TEXT, "titleFontSize": TEXT, "labelLimit": 150},
     "view": {"stroke": None},
-}
+}  # fmt: skip
+TITLE_CHARS = 21  # characters of a title line at 15 px in about 330 px
+NOTE_CHARS = 25  # of a subtitle line at 13 px
 MAX_PANELS = 12  # documents shown in one comparison chart
 # twenty distinct colours (no two alike): a chart with more categories than this gets no colour legend
 PALETTE = [
@@ -58,6 +68,11 @@ class Chart:
 
     def path(self, ext: str) -> str:
         return f"charts/{self.key}.{ext}"
+
+    @property
+    def filename(self) -> str:
+        """A download's name a reader recognises: the title, without characters file systems refuse."""
+        return re.sub(r'[\\/:*?"<>|\s（）()：，,]+', "-", self.title).strip("-")[:80] or self.key
 
 
 def line_span(rows: list[dict]) -> str:
@@ -186,10 +201,12 @@ def exit_chart(ds: Dataset, status: str, records: list[dict], shown: list[dict])
 
     def build(c):
         bars = c.mark_bar(color=color).encode(
-            x=alt.X("年度:O", title="年度"), y=alt.Y("数量:Q", title="数量"), tooltip=list(frame.columns)
+            x=alt.X("年度:O", title=None, axis=alt.Axis(labelAngle=0)), y=alt.Y("数量:Q", title=None), tooltip=list(frame.columns)
         )
         return (
-            bars.properties(width=150, height=160).facet(column=alt.Column("对象:N", title=None)).resolve_scale(y="independent")
+            bars.properties(width=FACET_WIDTH, height=110)
+            .facet(facet=alt.Facet("对象:N", title=None), columns=2)
+            .resolve_scale(y="independent")
         )
 
     spec, key = spec_and_key(build(alt.Chart(frame)).properties(title=title), desc)
@@ -245,10 +262,14 @@ def compare_exits(rows: list[dict]) -> Chart:
 
     def build(c):
         bars = c.mark_bar(color=PALETTE[0]).encode(
-            x=alt.X("年度:O"), y=alt.Y("计划脱贫人口（人）:Q"), tooltip=list(frame.columns)
+            x=alt.X("年度:O", title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("计划脱贫人口（人）:Q", title=None),
+            tooltip=list(frame.columns),
         )
         return (
-            bars.properties(width=160, height=140).facet(column=alt.Column("文件:N", title=None)).resolve_scale(y="independent")
+            bars.properties(width=FACET_WIDTH, height=110)
+            .facet(facet=alt.Facet("文件:N", title=None), columns=2)
+            .resolve_scale(y="independent")
         )
 
     spec, key = spec_and_key(build(alt.Chart(frame)).properties(title="分年度计划脱贫人口"), desc)
@@ -256,7 +277,7 @@ def compare_exits(rows: list[dict]) -> Chart:
     source = f"来源：各文件脱贫退出计划（{len(shown)}条记录）"
     return Chart(
         key,
-        "分年度计划脱贫人口",
+        "分年度计划脱贫人口（人）",
         desc,
         "人",
         source,
@@ -281,6 +302,26 @@ def compare_shares(shares: list) -> Chart:
     )
     chart.source = "来源：各文件投资估算按类别的金额，由本门户计算比重"
     chart.figures = [r for c, _ in shares for r in c["category_rows"]]
+    return chart
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` characters (Chinese text has no spaces to break at), breaking after punctuation
+    when one is near the end of a line."""
+    lines, rest = [], text
+    while len(rest) > width:
+        cut = max((rest.rfind(p, width // 2, width) + 1 for p in "，、：；）—· "), default=0) or width
+        lines.append(rest[:cut].strip())
+        rest = rest[cut:]
+    return [*lines, rest.strip()] if rest.strip() else lines
+
+
+def credited(chart: Chart, credit: str) -> Chart:
+    """The chart as downloaded carries its title, source lines, site name and licence inside the image."""
+    spec = dict(chart.spec)
+    spec["title"] = {"text": wrap(chart.title, TITLE_CHARS), "subtitle": [*wrap(chart.source, NOTE_CHARS), credit]}
+    chart.spec = spec
+    chart.key = hashlib.sha256(json.dumps(spec, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
     return chart
 
 
@@ -332,8 +373,6 @@ def render(chart: Chart, outdir: Path, cache: Path | None, rendered: tuple[bytes
     w.writerows(chart.rows)
     files["csv"] = ("\ufeff" + buf.getvalue()).encode()
     svg = files["svg"].decode()
-    import re
-
     m = re.search(r'<svg[^>]*width="([\d.]+)"[^>]*height="([\d.]+)"', svg)
     if m:
         chart.width, chart.height = int(float(m.group(1))), int(float(m.group(2)))
@@ -368,6 +407,9 @@ def run(derived: Derived, settings: Settings, docs_dir: Path) -> ChartSet:
         made = globals()[ds.family.chart](ds) if ds.family.chart else []
         by_id[ds.id] = [with_totals(c, ds, outcomes) for c in made]
     chart_set = ChartSet(by_id, comparison_charts(derived))
+    credit = f"{settings.publisher_zh} · 数据许可 {LICENSE['name']}"
+    for chart in chart_set.all():
+        credited(chart, credit)
     unique = {c.key: c for c in chart_set.all()}
     todo = [c for c in unique.values() if not is_cached(c, cache)]
     fresh = dict(zip([c.key for c in todo], parallel_map(images, [c.spec for c in todo], MIN_CHARTS_PER_WORKER)))

@@ -252,7 +252,7 @@ class BasisCheck(PortalCheck, type="basis"):
 class ErratumAwareCheck(PortalCheck):
     """A consistency check whose failures are accepted only when recorded in errata.yaml."""
 
-    def judge(self, row, computed: Decimal, printed: Decimal, tolerance: Decimal, describe: str):
+    def judge(self, row, computed: Decimal, printed: Decimal, tolerance: Decimal, describe: str, describe_zh: str):
         """Record the outcome for the quality page; an error unless it passes or an erratum explains it."""
         fid = row["figure_id"]
         ok = abs(computed - printed) <= tolerance
@@ -267,6 +267,7 @@ class ErratumAwareCheck(PortalCheck):
                 "computed": computed,
                 "unit": row["unit"],
                 "describe": describe,
+                "describe_zh": describe_zh,  # what the quality page shows
             }
         )
         note = self.verdict(row, erratum, ok, computed, tolerance, describe) if erratum is not None or not ok else ""
@@ -307,7 +308,7 @@ class PartOfTotalCheck(ErratumAwareCheck, type="part-of-total"):
             if not parts or total is None or any(v is None for v in values):
                 continue  # no parts, or a conversion that value-conversion reports
             tolerance = max(half_unit(r) for r in parts + [row])
-            yield from self.judge(row, sum(values), total, tolerance, f"sum of {len(parts)} parts")
+            yield from self.judge(row, sum(values), total, tolerance, f"sum of {len(parts)} parts", f"{len(parts)}项分项之和")
 
 
 class RestatesCheck(ErratumAwareCheck, type="restates"):
@@ -325,7 +326,9 @@ class RestatesCheck(ErratumAwareCheck, type="restates"):
         mine, theirs = exact_value(row), exact_value(target)
         if mine is not None and theirs is not None:
             tolerance = max(half_unit(row), half_unit(target))
-            yield from self.judge({**row, "_n": row.row_number}, theirs, mine, tolerance, f"restatement of {ref}")
+            yield from self.judge(
+                {**row, "_n": row.row_number}, theirs, mine, tolerance, f"restatement of {ref}", f"重复表述{ref}的数"
+            )
 
     def problem(self, row, ref: str) -> tuple[str, str]:
         if ref == row["figure_id"]:
@@ -356,7 +359,9 @@ class RatioCheck(ErratumAwareCheck, type="ratio"):
             return
         computed = Decimal(100) * num / den if row["unit"] == "%" else num / den
         row = {**row, "_n": row.row_number}
-        yield from self.judge(row, computed, share, half_unit(row) + Decimal("1e-9"), f"{ids[0]} / {ids[1]}")
+        yield from self.judge(
+            row, computed, share, half_unit(row) + Decimal("1e-9"), f"{ids[0]} / {ids[1]}", f"{ids[0]}除以{ids[1]}"
+        )
 
 
 ROW_CHECKS = (

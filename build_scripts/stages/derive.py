@@ -43,7 +43,7 @@ class Dataset:
     title_en: str = field(init=False)
 
     def __post_init__(self):
-        self.id = f"{self.package.id}-{self.family.name.replace('_', '-')}"
+        self.id = self.family.dataset_id(self.package.id)
         self.url = f"datasets/{self.id}/"
         self.title_zh = f"{self.document['title_zh']} · {self.family.title_zh}"
         self.title_en = f"{self.document['title_en']} — {self.family.title_en}"
@@ -161,6 +161,14 @@ def addable_groups(family: str, rows: list[dict]) -> dict[SumKey, list[dict]]:
 def first_statements(rows: list[dict]) -> list[dict]:
     """Each figure once: rows that restate another are left out (they are shown as "also printed at")."""
     return [r for r in rows if not r.get("restates")]
+
+
+def key_figures(rows: list[dict], n: int = 4) -> list[dict]:
+    """The figures a page opens with: first statements only, printed totals and amounts before parts, rates
+    and shares; shown in the order of the source text."""
+    firsts = [r for r in rows if not r.get("restates")]
+    ranked = sorted(firsts, key=lambda r: (not r.get("is_total"), r.get("basis") != "amount", r["line_start"], r["figure_id"]))
+    return sorted(ranked[:n], key=lambda r: (r["doc_id"], r["line_start"], r["figure_id"]))
 
 
 def period_of(rows: list[dict], doc: dict) -> tuple[int, int]:

@@ -205,11 +205,49 @@ def package_descriptor(pkg, schemas: dict, site_url: str) -> dict:
 
 ID_FIELD_SUFFIX = "_id"
 
+# a reader's name beside each id column of the downloads (CSV, XLSX, JSON and the merged tables): id column ->
+# (name column, title_zh, title_en). Tables that carry the name themselves (regions.name_zh, ...) are left alone.
+NAME_COLUMNS = {
+    "doc_id": ("document_zh", "来源文件名称", "Document title"),
+    "region_id": ("region_zh", "地区名称", "Region name"),
+    "parent_id": ("parent_zh", "上级地区名称", "Parent region name"),
+    "plan_id": ("plan_zh", "规划名称", "Plan title"),
+}
+OWN_NAMES = {"documents": {"doc_id"}, "regions": {"region_id"}, "plans": {"plan_id"}}
+
+
+def name_fields(table: str, fields: list[tuple]) -> list[tuple]:
+    """fields (name, title_zh, title_en, type) with a name column after each id column named in NAME_COLUMNS."""
+    out = []
+    for f in fields:
+        out.append(f)
+        if f[0] in NAME_COLUMNS and f[0] not in OWN_NAMES.get(table, set()):
+            name, zh, en = NAME_COLUMNS[f[0]]
+            out.append((name, zh, en, "string"))
+    return out
+
+
+def names_of(derived: Derived, row: dict) -> dict:
+    """The names of the ids a row holds (an id the portal does not know stays without a name)."""
+    doc = derived.documents.get(row.get("doc_id"), {})
+    regions = derived.regions
+    plan = (doc.get("plans") or {}).get(row.get("plan_id"), {})
+    return {
+        "document_zh": doc.get("title_zh", ""),
+        "region_zh": regions.get(row.get("region_id"), {}).get("name_zh", ""),
+        "parent_zh": regions.get(row.get("parent_id"), {}).get("name_zh", ""),
+        "plan_zh": plan.get("title_zh", ""),
+    }
+
+
+def named_rows(derived: Derived, rows: list[dict]) -> list[dict]:
+    return [{**r, **names_of(derived, r)} for r in rows]
+
 
 PER_DOCUMENT_KEYS = ("figure_id", "plan_id")  # unique within one document only: doc_id joins them in merged tables
 
 
-def merged_schema(schema: dict, is_figures: bool, names: set[str]) -> dict:
+def merged_schema(table: str, schema: dict, is_figures: bool, names: set[str]) -> dict:
     """A family's schema for the portal-wide table: ids are text; figure and plan ids are unique per document only,
     so their keys, and the foreign keys that point at them, are (doc_id, id)."""
     fields = []
@@ -222,6 +260,11 @@ def merged_schema(schema: dict, is_figures: bool, names: set[str]) -> dict:
         if not f["constraints"]:
             del f["constraints"]
         fields.append(f)
+        if f["name"] in NAME_COLUMNS and f["name"] not in OWN_NAMES.get(table, set()):
+            name, zh, en = NAME_COLUMNS[f["name"]]
+            fields.append(
+                {"name": name, "type": "string", "title": zh, "title_en": en, "description": f"{f.get('title', '')}对应的名称"}
+            )
     out = {k: v for k, v in schema.items() if k not in ("fields", "primaryKey", "foreignKeys")}
     out["fields"] = fields
     key = list(schema.get("primaryKey", []))
@@ -249,7 +292,7 @@ def merged_descriptor(schemas: dict, site_url: str) -> dict:
     for name in merged_names(schemas):
         fam = families.BY_NAME.get(name)
         extra = {"title": fam.title_zh, "title_en": fam.title_en, "description": fam.description_zh} if fam else {}
-        schema = merged_schema(schemas[name], bool(fam and fam.is_figures), names)
+        schema = merged_schema(name, schemas[name], bool(fam and fam.is_figures), names)
         resources.append(csv_resource(name, f"{name}.csv", schema, **extra))
     return {
         "profile": "tabular-data-package",
@@ -344,13 +387,13 @@ def package_files(derived: Derived, settings: Settings) -> dict[str, dict[str, b
     return out
 
 
-def dataset_files(ds, settings: Settings, out: Path, schemas: dict, pkg_files: dict[str, bytes]) -> list[dict]:
+def dataset_files(ds, derived: Derived, settings: Settings, out: Path, schemas: dict, pkg_files: dict[str, bytes]) -> list[dict]:
     """A dataset's downloads: CSV, XLSX, JSON, and its package as published beside them (datapackage.json
     with the package's CSVs in data/, so that its resource paths resolve) and as a zip."""
     base = f"downloads/{ds.id}/{ds.id}"
-    fields = field_names(schemas, ds.family.name)
+    fields = name_fields(ds.family.name, field_names(schemas, ds.family.name))
     names = [n for n, *_ in fields]
-    rows = [public_row(r) for r in ds.rows]
+    rows = named_rows(derived, [public_row(r) for r in ds.rows])
     for rel, data in pkg_files.items():
         if rel.startswith("data/"):
             record(out, f"downloads/{ds.id}/{rel}", data, "CSV", rel)
@@ -365,7 +408,7 @@ def dataset_files(ds, settings: Settings, out: Path, schemas: dict, pkg_files: d
     }
     xlsx = cached_xlsx(settings, ds.title_zh, fields, rows, xlsx_readme(ds, settings))
     return [
-        record(out, f"{base}.csv", csv_bytes(names, ds.rows), "CSV", "CSV（UTF-8，Excel 可直接打开）"),
+        record(out, f"{base}.csv", csv_bytes(names, rows), "CSV", "CSV（UTF-8，Excel 可直接打开）"),
         record(out, f"{base}.xlsx", xlsx, "XLSX", "Excel 工作簿"),
         record(out, f"{base}.json", json.dumps(doc_json, ensure_ascii=False, indent=1).encode(), "JSON", "JSON"),
         record(
@@ -398,9 +441,10 @@ def merged_files(derived: Derived, settings: Settings, out: Path) -> tuple[dict[
     for name in merged_names(schemas):
         rows = list(derived.regions.values()) if name == "regions" else derived.tables.get(name, [])
         fam = families.BY_NAME.get(name)
-        names = [n for n, *_ in field_names(schemas, name)]
+        names = [n for n, *_ in name_fields(name, field_names(schemas, name))]
         title = fam.title_zh if fam else name
-        merged[name] = record(out, f"downloads/all/{name}.csv", csv_bytes(names, rows), "CSV", f"{title}（全部文件）")
+        data = csv_bytes(names, named_rows(derived, rows))
+        merged[name] = record(out, f"downloads/all/{name}.csv", data, "CSV", f"{title}（全部文件）")
         merged[name]["rows"] = len(rows)
         merged[name]["family"] = fam
     desc = json.dumps(merged_descriptor(schemas, settings.site_url), ensure_ascii=False, indent=1).encode()
@@ -412,7 +456,7 @@ def run(derived: Derived, settings: Settings, docs_dir: Path) -> Downloads:
     schemas = derived.corpus.schemas
     out = docs_dir
     packages = package_files(derived, settings)
-    by_dataset = {ds.id: dataset_files(ds, settings, out, schemas, packages[ds.package.id]) for ds in derived.datasets}
+    by_dataset = {ds.id: dataset_files(ds, derived, settings, out, schemas, packages[ds.package.id]) for ds in derived.datasets}
     bulk = {f"{pkg_id}/{rel}": data for pkg_id, files in packages.items() for rel, data in files.items()}
     merged, merged_package = merged_files(derived, settings, out)
     readme = bulk_readme(settings, merged)

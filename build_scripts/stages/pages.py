@@ -20,10 +20,13 @@ from markupsafe import Markup
 from .. import families
 from ..families import LABELS
 from ..settings import LICENSE, Settings
+from . import derive
 from .charts import ChartSet
 from .derive import Derived
 from .downloads import MEDIA_TYPES, Downloads, long_description
+from .history import History, Links
 
+SHOWN_ROWS = 200  # rows of a dataset's table on its page
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
 
@@ -72,6 +75,7 @@ def env() -> jinja2.Environment:
     e.filters.update(md=md, cell=cell, num=num, yi=yi, tojson_ld=jsonld)
     e.globals.update(
         LABELS=LABELS,
+        label=families.label,
         FAMILIES=families,
         LICENSE=LICENSE,
     )
@@ -158,19 +162,26 @@ def keywords(ds) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def citation(ds, settings: Settings, version: str) -> dict:
-    url = settings.site_url + ds.url
-    year = ds.document["period_end"]
-    gbt = (
-        f"{settings.publisher_zh}. {ds.title_zh}[DS/OL]. 版本 {version}. [引用日期]. {url}."  # the reader fills in the date cited
+def citation(title_zh: str, title_en: str, note_en: str, year, url: str, settings: Settings, version: str) -> dict:
+    """GB/T 7714 and BibTeX, as HTML: the access date is a span the page's script fills with the reader's date
+    (the data version's date until then: the build stays reproducible), the address a span it may replace when
+    the build had no public address."""
+    date = Markup("<span data-cite-date>{}</span>").format(version[:10] if re.match(r"\d{4}-\d\d-\d\d", version) else "引用日期")
+    link = Markup("<span data-cite-url>{}</span>").format(url)
+    gbt = Markup("{}. {}[DS/OL]. 版本 {}. [{}]. {}.").format(settings.publisher_zh, title_zh, version, date, link)
+    key = re.sub(r"[^a-z0-9]", "", url.lower())[-40:] or "portal"
+    bib = Markup(
+        "@misc{{{key},\n  title = {{{title}}},\n  author = {{{{{author}}}}},\n  year = {{{year}}},\n"
+        "  note = {{Dataset version {version}, {note}}},\n  howpublished = {{\\url{{{link}}}}},\n  urldate = {{{date}}}\n}}"
+    ).format(
+        key=key, title=title_en, author=settings.publisher_en, year=year, version=version, note=note_en, link=link, date=date
     )
-    key = re.sub(r"[^a-z0-9]", "", ds.id.lower())
-    bib = (
-        f"@misc{{{key},\n  title = {{{ds.title_en}}},\n  author = {{{{{settings.publisher_en}}}}},\n"
-        f"  year = {{{year}}},\n  note = {{Dataset version {version}, derived from: {ds.document['title_en']}}},\n"
-        f"  howpublished = {{\\url{{{url}}}}}\n}}"
-    )
-    return {"gbt": gbt, "bibtex": bib}
+    return {"gbt": gbt, "bibtex": bib, "site_url": settings.site_url}
+
+
+def dataset_citation(ds, settings: Settings, version: str) -> dict:
+    note = f"derived from: {ds.document['title_en']}"
+    return citation(ds.title_zh, ds.title_en, note, ds.document["period_end"], settings.site_url + ds.url, settings, version)
 
 
 def run(
@@ -181,12 +192,14 @@ def run(
     downloads: Downloads,
     changes: list[dict],
     version: str,
+    history: History | None = None,
+    quotes: dict | None = None,
 ) -> list[str]:
     """Write every generated page; copy the hand-written pages; return the written paths."""
     e = env()
     w = Writer(docs_dir, e, settings)
     schemas = derived.corpus.schemas
-    common = dict(d=derived, version=version, changes=changes, downloads=downloads)
+    common = dict(d=derived, version=version, changes=changes, downloads=downloads, history=history or History([]))
     # hand-written pages are copied; a marker comment is the one place they take generated content
     counts = derived.counts
     for src in sorted(settings.docs.rglob("*")):
@@ -223,11 +236,14 @@ def run(
             columns=ds.family.columns,
             charts=charts.for_dataset(ds.id),
             files=downloads.by_dataset[ds.id],
-            cite=citation(ds, settings, version),
+            cite=dataset_citation(ds, settings, version),
             keywords=keywords(ds),
+            shown_rows=SHOWN_ROWS,
+            keys=[dict(r, family=ds.family.name) for r in derive.key_figures(ds.rows)],
             **common,
         )
     w.page("documents/index.md", "documents.md.j2", None, **common)
+    uses = figure_uses(derived, charts)
     for doc_id, doc in derived.documents.items():
         rows = sorted((dict(r, family=f) for f, r in doc["package"].figures()), key=lambda r: (r["line_start"], r["figure_id"]))
         w.page(
@@ -238,6 +254,8 @@ def run(
             rows=rows,
             errata=[x for x in derived.errata if x["doc_id"] == doc_id],
             datasets=[x for x in derived.datasets if x.package.id == doc_id],
+            quotes=quotes,
+            uses=uses,
             **common,
         )
     w.page("regions/index.md", "regions.md.j2", None, tree=region_tree(derived), **common)
@@ -250,12 +268,32 @@ def run(
             **region_context(derived, rid, charts),
             **common,
         )
+    w.page("about.md", "about.md.j2", None, settings=settings, **common)
     w.page("compare.md", "compare.md.j2", None, charts=charts.compare, **common)
     w.page("quality.md", "quality.md.j2", None, counts=derived.counts, **common)
     w.page("downloads.md", "downloads.md.j2", None, **common)
-    w.page("changelog.md", "changelog.md.j2", None, **common)
+    titles = {f["name"]: f["title"] for schema in schemas.values() for f in schema["fields"] if f.get("title")}
+    w.page("changelog.md", "changelog.md.j2", None, links=Links.of(derived), field_titles=titles, **common)
     write_user_dict(derived, settings.work / "jieba_user.txt")
     return w.written
+
+
+def figure_uses(derived: Derived, charts: ChartSet) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(doc_id, figure_id) -> (link text, site path) of every page that shows the figure: its dataset's row,
+    the charts drawn from it, its region's page. The document page links each figure back to them."""
+    uses = defaultdict(list)
+    for ds in derived.datasets:
+        for n, r in enumerate(ds.rows):
+            anchor = f"#{r['figure_id']}" if n < SHOWN_ROWS else ""  # the page lists the first rows; the downloads have all
+            uses[(r["doc_id"], r["figure_id"])].append((f"数据集：{ds.family.title_zh}", f"{ds.url}{anchor}"))
+        for n, c in enumerate(charts.for_dataset(ds.id), 1):
+            for r in c.figures:
+                uses[(r["doc_id"], r["figure_id"])].append((f"图表{n}：{c.title}", f"{ds.url}#chart-{c.key}"))
+    for rid, figs in derived.region_figures.items():
+        name = derived.regions[rid]["name_zh"]
+        for _fam, r in figs:
+            uses[(r["doc_id"], r["figure_id"])].append((f"地区：{name}", f"regions/{rid}/"))
+    return {k: list(dict.fromkeys(v)) for k, v in uses.items()}
 
 
 def catalog_facets(derived: Derived) -> dict:
@@ -298,7 +336,10 @@ def region_context(derived: Derived, rid: str, charts: ChartSet) -> dict:
             region_charts.extend(charts.for_dataset(ds.id))
     timeline = [r for fam in families.FIGURES if fam.region_view == "timeline" for r in by_family.get(fam.name, [])]
     exits = sorted(timeline, key=lambda r: (r.get("year") or 9999, r["unit_counted"]))
+    own = [dict(r, family=fam) for fam, r in figs]
     return {
+        "keys": [r for fam in families.FIGURES for r in derive.key_figures([x for x in own if x["family"] == fam.name], 2)][:6],
+        "figure_count": len(own),
         "ancestors": derived.ancestors(rid),
         "children": [
             derived.regions[c] for c in sorted(derived.children.get(rid, []), key=lambda x: derived.regions[x]["name_zh"])

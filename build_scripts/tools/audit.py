@@ -1,16 +1,17 @@
 """`portal audit`: Lighthouse (mobile, Debian's chromium) on a few pages of the built site, scores printed.
 
 The site is built first when it is missing or outdated (the normal build, which does nothing when it is
-current), then served on 127.0.0.1 as GitHub Pages serves it: under the path of site_url (the 404 page
-links its assets absolutely), gzip-compressed when the browser accepts it, and 404.html for a missing
-path. Lighthouse (pinned in build_scripts/tools/npm/, installed by tools/npm.py) runs once per page with
-its default mobile settings; its JSON reports are kept in `.build/lighthouse/`. The table gives the four
-category scores per page, then the failing audits of every category under 100. Exit 1 when a page
-misses a target (performance 90, the others 100).
+current), then served on 127.0.0.1 as GitHub Pages serves it: `portal serve`'s handler (under the path
+of site_url, 404.html for a missing path), gzip-compressed when the browser accepts it. Lighthouse
+(pinned in build_scripts/tools/npm/, installed by tools/npm.py) runs once per page with its default
+mobile settings; its JSON reports are kept in `.build/lighthouse/`. The table gives the four category
+scores per page, then the failing audits of every category under 100. Exit 1 when a page misses a
+target (performance 90, the others 100).
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import http.server
 import io
@@ -21,6 +22,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .. import build
 from ..errors import UsageError
 from ..settings import Settings
 from . import npm
@@ -33,37 +35,21 @@ COMPRESSIBLE = {".html", ".css", ".js", ".json", ".xml", ".svg", ".txt", ".csv",
 TIMEOUT_S = 300  # one Lighthouse run; about 15 s on an idle 2-core machine
 
 
-class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """The built site as GitHub Pages serves it (see the module's docstring); `prefix` is site_url's path."""
-
-    prefix = "/"
-
-    def translate_path(self, path):
-        url_path = urlsplit(path).path
-        if not url_path.startswith(self.prefix):
-            return str(Path(self.directory) / ".outside-the-site-prefix")  # does not exist: 404
-        return super().translate_path("/" + url_path[len(self.prefix) :])
+class AuditHandler(build.SiteHandler):
+    """`portal serve`'s handler (the site under site_url's path, 404.html for an unknown path), quiet, and
+    gzip-compressing text files when the browser accepts it, as GitHub Pages does: Lighthouse's simulated
+    network times what is transferred."""
 
     def send_head(self):
         path = Path(self.translate_path(self.path))
         if path.is_dir() and urlsplit(self.path).path.endswith("/"):
             path = path / "index.html"
-        elif path.is_dir():
-            return super().send_head()  # the redirect to the folder's address with a slash
-        if path.is_file():
-            return self.send_file(path, 200)
-        missing = Path(self.directory) / "404.html"
-        return self.send_file(missing, 404) if missing.is_file() else super().send_head()
-
-    def send_file(self, path: Path, status: int) -> io.BytesIO:
-        body = path.read_bytes()
-        compress = path.suffix in COMPRESSIBLE and "gzip" in self.headers.get("Accept-Encoding", "")
-        if compress:
-            body = gzip.compress(body, mtime=0)
-        self.send_response(status)
+        if path.suffix not in COMPRESSIBLE or not path.is_file() or "gzip" not in self.headers.get("Accept-Encoding", ""):
+            return super().send_head()
+        body = gzip.compress(path.read_bytes(), mtime=0)
+        self.send_response(200)
         self.send_header("Content-Type", self.guess_type(str(path)))
-        if compress:
-            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Encoding", "gzip")
         self.send_header("Vary", "Accept-Encoding")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -74,10 +60,8 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def serve(site: Path, prefix: str) -> http.server.ThreadingHTTPServer:
-    """A server of site on a free port of 127.0.0.1; the caller runs serve_forever in a thread."""
-    import functools
-
-    handler = functools.partial(type("Handler", (SiteHandler,), {"prefix": prefix}), directory=str(site))
+    """A server of site under prefix on a free port of 127.0.0.1; the caller runs serve_forever in a thread."""
+    handler = functools.partial(AuditHandler, directory=str(site), prefix=prefix)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     return server
@@ -149,13 +133,11 @@ def print_table(results: dict[str, dict[str, int]]) -> None:
 def run(settings: Settings, pages: list[str] | None) -> int:
     import threading
 
-    from .. import build
-
     chrome = chromium()
     modules = npm.ensure(settings)
     build.run(settings)  # nothing happens when the built site is current
     paths = check_pages(settings.out, list(pages or DEFAULT_PAGES))
-    prefix = urlsplit(settings.site_url).path or "/"
+    prefix = build.site_prefix(settings)
     reports_dir = settings.work / "lighthouse"
     reports_dir.mkdir(parents=True, exist_ok=True)
     server = serve(settings.out, prefix)

@@ -333,7 +333,7 @@ def entry_label(e) -> str:
 
 
 def dataset_page(doc_id: str, resource: str) -> str:
-    return f"datasets/{doc_id}-{resource.replace('_', '-')}/"
+    return f"datasets/{families.BY_NAME[resource].dataset_id(doc_id)}/"
 
 
 def change_kind(path: str, old, new) -> str:

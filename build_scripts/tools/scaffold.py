@@ -87,6 +87,7 @@ def new_document(
         "source_file": source.name,
         "source_sha256": sha256_of(source),
         "notes": "Scaffolded: fill in title, issuer, date and period from the text; leave empty what the text does not print.",
+        "notes_zh": "（待填写）关于原文的说明。",
     }
     write_csv(pkg / "data" / "documents.csv", schema_fields(datasets, "documents"), [doc])
     region = {
