@@ -263,7 +263,8 @@ def run(
         w.page(
             f"regions/{rid}/index.md",
             "region.md.j2",
-            {"description": f"{region['name_zh']}的脱贫攻坚规划数据"},
+            # a place's own page comes first when its name is searched: above the datasets (2) that name it
+            {"description": f"{region['name_zh']}的脱贫攻坚规划数据", "search": {"boost": 4}},
             region=region,
             **region_context(derived, rid, charts),
             **common,
