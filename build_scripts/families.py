@@ -204,6 +204,8 @@ def label(column: str, code) -> str:
     """What a reader sees for a coded cell: its label, or the value itself when the column is not coded."""
     if code in (None, ""):
         return ""
+    if isinstance(code, bool):
+        return "是" if code else "否"
     if column == "breakdown":
         return breakdown_label(str(code))
     table = LABELS.get(column)

@@ -616,7 +616,7 @@ def code_tokens() -> set[str]:
         if column in ("level_en", "breakdown_word"):
             continue
         out |= {code for code in table if any(c.isalpha() and c.isascii() for c in code) or code in (">=", "<=")}
-    return out
+    return out | {"True", "False", "None"}  # Python's words for booleans and missing values
 
 
 # visible article text without code spans, small print (codes may follow a name there) and English alternates

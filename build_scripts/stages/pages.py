@@ -229,6 +229,7 @@ def run(
                 "description": ds.summary_zh(),
                 "jsonld": jsonld(dataset_jsonld(ds, downloads.by_dataset[ds.id], settings)),
                 "search": {"boost": 2},
+                "hide": ["navigation"],  # the table gets the width of the empty left column
                 "keywords": ", ".join(keywords(ds)),
             },
             ds=ds,
