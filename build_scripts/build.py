@@ -20,7 +20,7 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import cache
+from . import cache, incremental
 from .errors import UsageError
 from .settings import Settings
 from .stages import load, search, site, validate
@@ -94,6 +94,7 @@ def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generate
         version = data_version(changes)
     with progress.stage("history", "更新记录 history"):
         releases = history.run(settings)  # what each commit changed in the data, for the changelog and the feed
+    final, docs_dir = docs_dir, docs_dir.with_name(docs_dir.name + ".new")  # staged, then synced: see incremental.py
     if docs_dir.exists():
         shutil.rmtree(docs_dir)
     docs_dir.mkdir(parents=True)
@@ -105,6 +106,8 @@ def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generate
         written = pages.run(derived, settings, docs_dir, chart_set, files, changes, version, releases, quotes)
     with progress.stage("catalog", "目录 catalog"):
         catalog.run(derived, settings, docs_dir, changes, files, releases)
+    with progress.stage("sync", "更新生成的文件 sync"):
+        incremental.sync_tree(docs_dir, final)
     return Generated(derived, chart_set, files, written, changes)
 
 
@@ -125,15 +128,17 @@ def run(settings: Settings, progress: Progress | None = None) -> BuildResult:
         return BuildResult(progress.timings, record.pages, skipped=True)
     if progress.console:
         progress.console.print(f"[dim]building: {why}[/]")
-    generated = generate(settings, progress, settings.work / "docs")
+    docs = settings.work / "docs"
+    generated = generate(settings, progress, docs)
     out = settings.out
     out.parent.mkdir(parents=True, exist_ok=True)
+    plan = incremental.plan(settings, inputs, docs)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         epoch = cache.git(settings, "log", "-1", "--format=%ct") or "1577836800"
         with progress.stage("mkdocs", "mkdocs build"):
-            site.run(settings, settings.work / "docs", tmp, epoch)
-            search.run(tmp)  # Chinese queries: see stages/search.py
+            render(settings, plan, docs, tmp, epoch, progress)
+        incremental.forget(settings)
         swap(tmp, out)
     finally:
         if tmp.exists():
@@ -142,7 +147,22 @@ def run(settings: Settings, progress: Progress | None = None) -> BuildResult:
     progress.say(f"[bold green]site built[/] → {out} ({pages} pages, {datasets} datasets)", f"site built: {out} ({pages} pages)")
     with contextlib.suppress(OSError):  # the site is built; without a record the next build is just not skipped
         cache.record_build(settings, inputs, pages, datasets)
+        incremental.record(settings, plan)
     return BuildResult(progress.timings, pages, skipped=False, built_because=why, generated=generated)
+
+
+def render(settings: Settings, plan: incremental.Plan, docs: Path, tmp: Path, epoch: str, progress: Progress) -> None:
+    """mkdocs into tmp: every page, or (dirty) only the changed ones over a hard-linked copy of the last site."""
+    if plan.dirty:
+        rebuilt = incremental.prepare_dirty(settings.out, tmp, docs, plan)
+        if progress.console:
+            progress.console.print(f"[dim]mkdocs: {rebuilt} changed outputs re-rendered, the rest kept[/]")
+    elif progress.console:
+        progress.console.print(f"[dim]mkdocs: every page ({plan.why})[/]")
+    site.run(settings, docs, tmp, epoch, dirty=plan.dirty)
+    if plan.dirty:
+        incremental.merge_search_index(settings.out, tmp)
+    search.run(tmp)  # Chinese queries: see stages/search.py
 
 
 def swap(new: Path, out: Path) -> None:

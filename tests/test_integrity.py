@@ -18,7 +18,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from xml.etree import ElementTree
 
 import pytest
-from helpers import MINI_SOURCES, ROOT, Page, build_isolated, copy_datasets, mini_datasets, tree_hashes
+from helpers import MINI_SOURCES, ROOT, Page, build_isolated, copy_datasets, mini_datasets, read_rows, tree_hashes, write_rows
 
 from build_scripts.settings import Settings
 
@@ -85,6 +85,40 @@ def test_two_clean_builds_of_the_real_corpus_are_byte_identical(tmp_path, source
     first, second = two_clean_builds(tmp_path, "--datasets", str(ds), "--sources", str(sources))
     diff = differences(tree_hashes(first), tree_hashes(second))
     assert not diff, "two builds of the real corpus differ:\n" + "\n".join(diff[:40])
+
+
+def changed_notes(ds: Path) -> None:
+    """One cell a reader sees on the dataset page (a target's indicator), as a maintainer's fix would change it."""
+    path = ds / "mini-2020" / "data" / "targets.csv"
+    rows = read_rows(path)
+    rows[1][rows[0].index("indicator_zh")] += "（核对原文后补记）"
+    write_rows(path, rows)
+
+
+@pytest.mark.slow
+def test_warm_rebuild_after_a_change_equals_a_clean_build(tmp_path):
+    """(c) A cached build after one changed cell re-renders only what changed (dirty mkdocs over the last
+    site), yet gives the same bytes as a clean build of the changed input: nav, sitemap, search index whole."""
+    head = git_head()
+    ds = mini_datasets(tmp_path)
+    args = ("--datasets", str(ds), "--sources", str(MINI_SOURCES))
+    warm = tmp_path / "warm" / "site"
+    proc = build_isolated(tmp_path / "warm" / "work", *args, "--out", str(warm))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    home, dataset = warm / "about" / "index.html", warm / "datasets" / "mini-2020-targets" / "index.html"
+    before = {p: (p.stat().st_ino, p.read_bytes()) for p in (home, dataset)}
+    changed_notes(ds)
+    proc = build_isolated(tmp_path / "warm" / "work", *args, "--out", str(warm))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert dataset.read_bytes() != before[dataset][1] and "（核对原文后补记）" in dataset.read_text(encoding="utf-8")
+    assert home.stat().st_ino == before[home][0], "a page whose Markdown did not change was rendered again"
+    clean = tmp_path / "clean" / "site"
+    proc = build_isolated(tmp_path / "clean" / "work", *args, "--out", str(clean), "--no-cache")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    if git_head() != head:
+        pytest.skip("a commit landed between the builds")
+    diff = differences(tree_hashes(warm), tree_hashes(clean))
+    assert not diff, "the warm rebuild differs from a clean build:\n" + "\n".join(diff)
 
 
 # --- (b) links and anchors ----------------------------------------------------------------------------------

@@ -47,8 +47,14 @@ class CaptureWarnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def run(settings: Settings, docs_dir: Path, site_dir: Path, epoch: str) -> SiteBuild:
-    """`mkdocs build` of docs_dir into site_dir; DataError with mkdocs' warnings when it aborts."""
+def not_the_dirty_warning(record: logging.LogRecord) -> bool:
+    # mkdocs warns that a dirty build may leave the nav stale; ours is dirty only when the nav cannot have changed
+    return not record.getMessage().startswith("A 'dirty' build is being performed")
+
+
+def run(settings: Settings, docs_dir: Path, site_dir: Path, epoch: str, dirty: bool = False) -> SiteBuild:
+    """`mkdocs build` of docs_dir into site_dir (dirty: only pages newer than their output in site_dir);
+    DataError with mkdocs' warnings when it aborts."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -58,12 +64,15 @@ def run(settings: Settings, docs_dir: Path, site_dir: Path, epoch: str) -> SiteB
     captured = CaptureWarnings()
     logger = logging.getLogger("mkdocs")
     logger.addHandler(captured)
+    build_logger = logging.getLogger("mkdocs.commands.build")
+    build_logger.addFilter(not_the_dirty_warning)
     try:
-        build(load_config(str(config_file), strict=settings.strict))
+        build(load_config(str(config_file), strict=settings.strict), dirty=dirty)
     except SystemExit as exc:  # mkdocs aborts (mkdocs.exceptions.Abort is a SystemExit) in strict mode
         raise DataError(
             [Problem("mkdocs.yml", None, "-", f"mkdocs build failed: {'; '.join(captured.messages) or exc}")]
         ) from None
     finally:
         logger.removeHandler(captured)
+        build_logger.removeFilter(not_the_dirty_warning)
     return SiteBuild(site_dir, config_file)
