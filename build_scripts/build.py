@@ -32,6 +32,7 @@ class Progress:
     def __init__(self, quiet: bool):
         self.quiet = quiet
         self.timings: dict[str, float] = {}
+        self.memory: dict[str, dict[str, int]] = {}  # stage -> peak RSS so far (KB): this process, its largest child
         self.console = None
         if not quiet:
             from rich.console import Console
@@ -45,6 +46,7 @@ class Progress:
         with status:
             yield
         self.timings[name] = time.perf_counter() - t
+        self.memory[name] = peak_rss_kb()
         if self.console:
             self.console.print(f"[green]✓[/] {label} [dim]{self.timings[name]:.2f} s[/]")
 
@@ -53,6 +55,18 @@ class Progress:
             self.console.print(rich_text)
         else:
             print(plain)
+
+
+def peak_rss_kb() -> dict[str, int]:
+    """Peak resident memory so far (getrusage ru_maxrss, KB on Linux): of this process, and of the largest of
+    its finished children (pool workers, which exit with their pool). A stage whose figure is higher than
+    the one before it set the new peak."""
+    import resource
+
+    return {
+        "self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "children_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    }
 
 
 @dataclass
@@ -72,6 +86,7 @@ class BuildResult:
     pages: int
     skipped: bool
     built_because: str = ""
+    memory: dict[str, dict[str, int]] = field(default_factory=dict)  # Progress.memory
     generated: Generated | None = field(default=None, repr=False)  # None when the build was skipped
 
 
@@ -125,7 +140,7 @@ def run(settings: Settings, progress: Progress | None = None) -> BuildResult:
             f"site up to date: {settings.out} (inputs unchanged since the last build, {record.pages} pages; nothing rebuilt)"
         )
         progress.say(f"[bold green]{message}[/]", message)
-        return BuildResult(progress.timings, record.pages, skipped=True)
+        return BuildResult(progress.timings, record.pages, skipped=True, memory=progress.memory)
     if progress.console:
         progress.console.print(f"[dim]building: {why}[/]")
     docs = settings.work / "docs"
@@ -148,7 +163,7 @@ def run(settings: Settings, progress: Progress | None = None) -> BuildResult:
     with contextlib.suppress(OSError):  # the site is built; without a record the next build is just not skipped
         cache.record_build(settings, inputs, pages, datasets)
         incremental.record(settings, plan)
-    return BuildResult(progress.timings, pages, skipped=False, built_because=why, generated=generated)
+    return BuildResult(progress.timings, pages, skipped=False, built_because=why, memory=progress.memory, generated=generated)
 
 
 def render(settings: Settings, plan: incremental.Plan, docs: Path, tmp: Path, epoch: str, progress: Progress) -> None:

@@ -52,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", default="5,50,200", help="synthetic corpus sizes (documents)")
     p.add_argument("--json", type=Path, default=Path("bench.json"), help="where to write the figures as JSON")
     p.add_argument("--skip-real", action="store_true", help="only the synthetic corpora")
+    p.add_argument("--large", action="store_true", help="also N = 1000 synthetic documents (about 10,000 pages, up to 20 min)")
     p.add_argument("--debug", action="store_true")
     p = sub.add_parser("new-document", help="scaffold datasets/<id>/ for a new source text")
     p.add_argument("--source", type=Path, required=True)

@@ -35,6 +35,10 @@ def test_bench_reports_every_figure(bench):
         assert positive(s[key]), key
     cold = s["cold"]
     assert positive(cold["wall_s"]) and cold["skipped"] is False
+    # peak memory: of the whole build, and reached by the end of each stage (never lower than an earlier stage's)
+    assert positive(cold["peak_rss_bytes"]) and cold["peak_rss_stage"] in cold["stage_peak_rss_bytes"]
+    peaks = [cold["stage_peak_rss_bytes"][stage] for stage in STAGES]
+    assert all(positive(p) for p in peaks) and peaks == sorted(peaks) and max(peaks) <= cold["peak_rss_bytes"]
     for stage in STAGES:
         assert positive(cold["stages_s"][stage]), stage
         assert stage in s["stage_s_per_page"]
@@ -66,7 +70,8 @@ def test_bench_reports_every_figure(bench):
     else:
         assert zen["status"] == "not installed" or zen["status"].startswith("failed: ")
     names = [t["target"] for t in bench["targets"]]
-    assert len(names) == 8, names
+    assert len(names) == 10, names
+    assert "synthetic N=1000, peak memory (bytes)" in names  # not measured without --large, but listed
     for t in bench["targets"]:
         assert t["met"] in (True, False, None) and (t["met"] is not None or t["costliest"]), t
         if t["met"] is False:
