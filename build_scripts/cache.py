@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import json
 import os
@@ -168,10 +169,10 @@ def module_closure(module: str) -> list[Path]:
     return sorted(p for n, p in seen.items() if n.split(".")[0] == package)
 
 
-def validation_keys(settings: Settings, package_dirs: list[Path]) -> dict[str, str]:
-    """Per package: a hash of its files, the shared schemas, the source texts, the validation code and
-    the frictionless version, i.e. of everything its validation reads."""
-    base = hashlib.sha256(b"portal-validation-v2\0")
+def validation_keys(settings: Settings, packages: list[load.DataPackage]) -> dict[str, str]:
+    """Per package: a hash of its files as load read them (pkg.texts: not read again), the shared schemas,
+    the source texts, the validation code and the frictionless version, i.e. of everything its validation reads."""
+    base = hashlib.sha256(b"portal-validation-v3\0")
     for path in module_closure(f"{CODE_DIR.name}.stages.validate"):
         base.update(path.relative_to(CODE_DIR).as_posix().encode() + b"\0")
         tree_digest(path, base)
@@ -179,36 +180,34 @@ def validation_keys(settings: Settings, package_dirs: list[Path]) -> dict[str, s
     base.update(b"sources\0")
     tree_digest(settings.sources, base)
     base.update(f"{sys.version}\0frictionless=={metadata.version('frictionless')}".encode())
-    return {d.name: tree_digest(d, base.copy()).hexdigest() for d in package_dirs}
+    keys = {}
+    for pkg in packages:
+        h = base.copy()
+        for path in sorted(pkg.texts):
+            h.update(path.relative_to(pkg.dir).as_posix().encode() + b"\0" + hashlib.sha256(pkg.texts[path].encode()).digest())
+        keys[pkg.id] = h.hexdigest()
+    return keys
 
 
-def validate_group(job: tuple[Settings, dict[Path, str]]) -> dict[str, validate.ValidPackage] | None:
-    """Worker: load and validate some packages (descriptor path -> validation key) on their own.
+def validate_group(job: tuple[Settings, dict[str, dict], list[load.DataPackage]]) -> dict[str, validate.ValidPackage] | None:
+    """Worker: validate some packages (as loaded, with their texts) on their own.
 
-    None when anything fails or a package changed while it ran: the caller then validates the whole
-    corpus in one process, so that the messages are exactly those of an uncached build.
+    None when anything fails: the caller then validates the whole corpus in one process, so that the
+    messages are exactly those of an uncached build.
     """
-    settings, wanted = job
-    problems: list = []
-    schemas = load.load_schemas(settings, problems)
-    packages = [load.load_package(d, schemas, settings, problems) for d in wanted]
-    if problems or not all(packages):
-        return None
+    settings, schemas, packages = job
     try:
         report = validate.run(load.Corpus(settings=settings, schemas=schemas, packages=packages))
     except DataError:
-        return None
-    keys = validation_keys(settings, [p.dir for p in packages])
-    if any(keys[p.id] != wanted[p.descriptor_path] for p in packages):
         return None
     return {p.id: p for p in report.packages}
 
 
 def groups_by_size(packages: list[load.DataPackage], n: int) -> list[list[load.DataPackage]]:
-    """n groups of about equal bytes: biggest package first, each to the least loaded group."""
+    """n groups of about equal size: biggest package first, each to the least loaded group."""
     groups: list[list] = [[] for _ in range(n)]
     loads = [0] * n
-    size = {p.id: sum(f.stat().st_size for f in p.dir.rglob("*") if f.is_file()) for p in packages}
+    size = {p.id: sum(len(t) for t in p.texts.values()) for p in packages}
     for pkg in sorted(packages, key=lambda p: -size[p.id]):
         i = loads.index(min(loads))
         groups[i].append(pkg)
@@ -224,15 +223,12 @@ def cached_validation(corpus: load.Corpus, settings: Settings) -> validate.Valid
     whole corpus. If anything fails, the plain validate.run of the whole corpus reports it.
     """
     store = settings.work / "cache" / "validate"
-    keys = validation_keys(settings, [pkg.dir for pkg in corpus.packages])
+    keys = validation_keys(settings, corpus.packages)
     done = {pkg.id: hit for pkg in corpus.packages if (hit := read_entry(store / f"{pkg.id}.pickle", keys[pkg.id]))}
     todo = [pkg for pkg in corpus.packages if pkg.id not in done]
     from .workers import worker_count
 
-    jobs = [
-        (settings, {p.descriptor_path: keys[p.id] for p in g})
-        for g in groups_by_size(todo, worker_count(len(todo), MIN_PACKAGES_PER_WORKER))
-    ]
+    jobs = [(settings, corpus.schemas, g) for g in groups_by_size(todo, worker_count(len(todo), MIN_PACKAGES_PER_WORKER))]
     fresh: dict[str, validate.ValidPackage] = {}
     for result in parallel_map(validate_group, jobs):
         if result is None:
@@ -243,7 +239,8 @@ def cached_validation(corpus: load.Corpus, settings: Settings) -> validate.Valid
         return validate.run(corpus)
     store.mkdir(parents=True, exist_ok=True)
     for pkg_id, pkg in fresh.items():
-        write_atomic(store / f"{pkg_id}.pickle", pickle.dumps({"key": keys[pkg_id], "package": pkg}, protocol=5))
+        stored = dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, texts={}))  # the texts are not needed again
+        write_atomic(store / f"{pkg_id}.pickle", pickle.dumps({"key": keys[pkg_id], "package": stored}, protocol=5))
     return validate.ValidationReport(packages, settings.sources is not None)
 
 

@@ -32,6 +32,9 @@ class DataPackage:
     resource_paths: dict[str, Path]
     errata: list[dict] = field(default_factory=list)
     ignore: list[dict] = field(default_factory=list)
+    # every file of the package as read here (descriptor, CSVs, errata, ignore list): validation parses the
+    # CSVs from these and hashes these for its cache, so that a build reads each file from disk once
+    texts: dict[Path, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -41,8 +44,8 @@ class Corpus:
     packages: list[DataPackage]
 
 
-def read_yaml(path: Path, settings: Settings, problems: list[Problem]):
-    text = read_text(path, settings, problems)
+def read_yaml(path: Path, settings: Settings, problems: list[Problem], keep: dict | None = None):
+    text = read_text(path, settings, problems, keep)
     if text is None:
         return None
     try:
@@ -54,8 +57,8 @@ def read_yaml(path: Path, settings: Settings, problems: list[Problem]):
         return None
 
 
-def read_text(path: Path, settings: Settings, problems: list[Problem]) -> str | None:
-    """The file as text, or None with a problem naming the line of the first bad byte."""
+def read_text(path: Path, settings: Settings, problems: list[Problem], keep: dict | None = None) -> str | None:
+    """The file as text, or None with a problem naming the line of the first bad byte; kept in `keep` when given."""
     rel = settings.rel(path)
     try:
         data = path.read_bytes()
@@ -84,6 +87,8 @@ def read_text(path: Path, settings: Settings, problems: list[Problem]) -> str | 
         if len(line) > MAX_FIELD_CHARS:
             problems.append(Problem(rel, n, "-", f"line is {len(line)} characters long (limit {MAX_FIELD_CHARS})"))
             return None
+    if keep is not None:
+        keep[path] = text
     return text
 
 
@@ -117,7 +122,7 @@ def safe_resource_path(raw, pkg_dir: Path) -> tuple[Path | None, str]:
 
 
 def resource_entry(
-    res, where: str, pkg_dir: Path, declared: set, settings: Settings, problems: list[Problem]
+    res, where: str, pkg_dir: Path, declared: set, settings: Settings, problems: list[Problem], keep: dict
 ) -> tuple[Path | None, str, str]:
     """(path, "", "") for a resource the build can read; else (None, the descriptor key, why not), or
     (None, "", "") when its file's problem is already in `problems`.
@@ -138,7 +143,7 @@ def resource_entry(
     if not path.is_file():
         return None, f"{where}/path", f"resource file {res.get('path')} does not exist"
     # frictionless would strip a BOM silently and report bad bytes or empty files without a row
-    if read_text(path, settings, problems) is None:
+    if read_text(path, settings, problems, keep) is None:
         return None, "", ""
     schema_ref = res.get("schema")
     m = SCHEMA_REF_RE.match(schema_ref) if isinstance(schema_ref, str) else None
@@ -150,7 +155,8 @@ def resource_entry(
 def load_package(desc_path: Path, schemas: dict, settings: Settings, problems: list[Problem]) -> DataPackage | None:
     pkg_dir = desc_path.parent
     rel = settings.rel(desc_path)
-    raw = read_yaml(desc_path, settings, problems)  # JSON is valid YAML
+    texts: dict[Path, str] = {}
+    raw = read_yaml(desc_path, settings, problems, texts)  # JSON is valid YAML
     if raw is None:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("resources"), list):
@@ -158,7 +164,7 @@ def load_package(desc_path: Path, schemas: dict, settings: Settings, problems: l
         return None
     resources, paths, declared = [], {}, set()
     for i, res in enumerate(raw["resources"]):
-        path, key, why = resource_entry(res, f"resources/{i}", pkg_dir, declared, settings, problems)
+        path, key, why = resource_entry(res, f"resources/{i}", pkg_dir, declared, settings, problems, texts)
         if key:
             problems.append(Problem(rel, None, key, why))
         elif path is not None and res["name"] in schemas:
@@ -173,15 +179,16 @@ def load_package(desc_path: Path, schemas: dict, settings: Settings, problems: l
         descriptor_path=desc_path,
         descriptor={**raw, "resources": resources},
         resource_paths=paths,
-        errata=read_optional_list(pkg_dir / "errata.yaml", settings, problems),
-        ignore=read_optional_list(pkg_dir / "ignore.yaml", settings, problems),
+        errata=read_optional_list(pkg_dir / "errata.yaml", settings, problems, texts),
+        ignore=read_optional_list(pkg_dir / "ignore.yaml", settings, problems, texts),
+        texts=texts,
     )
 
 
-def read_optional_list(path: Path, settings: Settings, problems: list[Problem]) -> list[dict]:
+def read_optional_list(path: Path, settings: Settings, problems: list[Problem], keep: dict | None = None) -> list[dict]:
     if not path.exists():
         return []
-    data = read_yaml(path, settings, problems)
+    data = read_yaml(path, settings, problems, keep)
     if data is None:
         return []
     if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):

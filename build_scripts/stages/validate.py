@@ -92,10 +92,21 @@ class ValidationReport:
         return sum(len(list(p.figures())) for p in self.packages)
 
 
+def in_memory(resource: Resource, pkg: DataPackage) -> Resource:
+    """The resource parsed from the text load read (pkg.texts), not read from disk again."""
+    text = pkg.texts.get(pkg.resource_paths.get(resource.name))
+    if text is not None:
+        resource.path, resource.data, resource.scheme = None, text.encode("utf-8"), "buffer"
+        resource.format, resource.encoding = "csv", "utf-8"
+    return resource
+
+
 def frictionless_problems(pkg: DataPackage, rel) -> list[Problem]:
     """Types, constraints, primary and foreign keys, as frictionless reports them."""
     problems = []
     package = Package.from_descriptor(pkg.descriptor, basepath=str(pkg.dir))
+    for resource in package.resources:
+        in_memory(resource, pkg)
     report = package.validate()
     for task in report.tasks:
         res_path = pkg.resource_paths.get(task.name)
@@ -119,7 +130,9 @@ def frictionless_problems(pkg: DataPackage, rel) -> list[Problem]:
 def plain_resource(pkg: DataPackage, res: dict) -> Resource:
     """A resource read on its own: foreign keys were checked by the package validation already."""
     schema = {k: v for k, v in res["schema"].items() if k != "foreignKeys"}
-    return Resource(path=res["path"], basepath=str(pkg.dir), schema=Schema.from_descriptor(schema))
+    return in_memory(
+        Resource(path=res["path"], basepath=str(pkg.dir), schema=Schema.from_descriptor(schema), name=res["name"]), pkg
+    )
 
 
 def read_tables(pkg: DataPackage) -> dict[str, list[dict]]:
