@@ -73,6 +73,7 @@ class BuildResult:
     skipped: bool
     built_because: str = ""
     generated: Generated | None = field(default=None, repr=False)  # None when the build was skipped
+    search: search.SearchIndex | None = None  # Pagefind's time and peak memory; None when skipped
 
 
 def data_version(changes: list[dict]) -> str:
@@ -133,7 +134,8 @@ def run(settings: Settings, progress: Progress | None = None) -> BuildResult:
         epoch = cache.git(settings, "log", "-1", "--format=%ct") or "1577836800"
         with progress.stage("mkdocs", "mkdocs build"):
             site.run(settings, settings.work / "docs", tmp, epoch)
-            search.run(tmp)  # Chinese queries: see stages/search.py
+        with progress.stage("search", "搜索索引 search"):
+            index = search.run(settings, tmp)  # Pagefind, into tmp/pagefind/: see stages/search.py
         swap(tmp, out)
     finally:
         if tmp.exists():
@@ -142,7 +144,7 @@ def run(settings: Settings, progress: Progress | None = None) -> BuildResult:
     progress.say(f"[bold green]site built[/] → {out} ({pages} pages, {datasets} datasets)", f"site built: {out} ({pages} pages)")
     with contextlib.suppress(OSError):  # the site is built; without a record the next build is just not skipped
         cache.record_build(settings, inputs, pages, datasets)
-    return BuildResult(progress.timings, pages, skipped=False, built_because=why, generated=generated)
+    return BuildResult(progress.timings, pages, skipped=False, built_because=why, generated=generated, search=index)
 
 
 def swap(new: Path, out: Path) -> None:
