@@ -23,7 +23,7 @@ from ..settings import Settings
 
 BINARY = "@pagefind/linux-x64/bin/pagefind_extended"  # the extended binary segments Chinese
 OUTPUT = "pagefind"  # the bundle's folder in the site: pagefind-ui.js, pagefind-ui.css, the index
-EXCLUDE = "[data-search-exclude]"
+EXCLUDE = "[data-search-exclude], .headerlink"  # the tables; the ¶ of each heading (else in every title)
 
 
 @dataclass(frozen=True)
