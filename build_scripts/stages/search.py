@@ -15,7 +15,7 @@ import os
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import DataError, Problem
@@ -40,7 +40,8 @@ def command(binary: Path, site_dir: Path) -> list[str]:
 def binary(settings: Settings) -> Path:
     from ..tools import npm
 
-    return npm.package_file(settings, BINARY)
+    # installed once per checkout (.build/npm/), not per scratch folder: the bench and tests build with their own
+    return npm.package_file(replace(settings, work=settings.root / ".build"), BINARY)
 
 
 def run(settings: Settings, site_dir: Path) -> SearchIndex:

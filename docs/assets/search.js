@@ -12,7 +12,9 @@
     showSubResults: true,
     showImages: false,
     autofocus: true,
-    pageSize: 10,
+    pageSize: 5,  // each result shown fetches its fragment: five keep a first query near 150 KB
+    // an exact word counts more than a longer word it begins: 文县 is cut 文/县, and 文 alone also matches 文件
+    ranking: { termSimilarity: 3 },
     processTerm: function (term) {
       var url = new URL(location.href);
       if (term) { url.searchParams.set("q", term); } else { url.searchParams.delete("q"); }
