@@ -88,6 +88,7 @@ class BuildResult:
     built_because: str = ""
     memory: dict[str, dict[str, int]] = field(default_factory=dict)  # Progress.memory
     generated: Generated | None = field(default=None, repr=False)  # None when the build was skipped
+    search: search.SearchIndex | None = None  # Pagefind's time and peak memory; None when skipped
 
 
 def data_version(changes: list[dict]) -> str:
@@ -154,6 +155,8 @@ def run(settings: Settings, progress: Progress | None = None) -> BuildResult:
         with progress.stage("mkdocs", "mkdocs build"):
             render(settings, plan, docs, tmp, epoch, progress)
         incremental.forget(settings)
+        with progress.stage("search", "搜索索引 search"):
+            index = search.run(settings, tmp)  # Pagefind, into tmp/pagefind/: see stages/search.py
         swap(tmp, out)
     finally:
         if tmp.exists():
@@ -163,7 +166,9 @@ def run(settings: Settings, progress: Progress | None = None) -> BuildResult:
     with contextlib.suppress(OSError):  # the site is built; without a record the next build is just not skipped
         cache.record_build(settings, inputs, pages, datasets)
         incremental.record(settings, plan)
-    return BuildResult(progress.timings, pages, skipped=False, built_because=why, memory=progress.memory, generated=generated)
+    return BuildResult(
+        progress.timings, pages, skipped=False, built_because=why, memory=progress.memory, generated=generated, search=index
+    )
 
 
 def render(settings: Settings, plan: incremental.Plan, docs: Path, tmp: Path, epoch: str, progress: Progress) -> None:
@@ -175,9 +180,6 @@ def render(settings: Settings, plan: incremental.Plan, docs: Path, tmp: Path, ep
     elif progress.console:
         progress.console.print(f"[dim]mkdocs: every page ({plan.why})[/]")
     site.run(settings, docs, tmp, epoch, dirty=plan.dirty)
-    if plan.dirty:
-        incremental.merge_search_index(settings.out, tmp)
-    search.run(tmp)  # Chinese queries: see stages/search.py
 
 
 def swap(new: Path, out: Path) -> None:

@@ -10,8 +10,6 @@ only the pages whose Markdown changed.
 3. `prepare_dirty` hard-links the last site into the new temporary folder and unlinks every output that
    mkdocs will write (changed pages, changed copied files, templates, theme assets, search index): mkdocs
    writes in place, and a write through a hard link would change the live site before the swap.
-4. `merge_search_index`: in dirty mode mkdocs' search plugin indexes only the re-rendered pages; the
-   entries of the others come from the last site's index, in the same page order as a full build.
 """
 
 from __future__ import annotations
@@ -29,8 +27,7 @@ from .settings import Settings
 # inputs whose change may change every page (nav, theme, code); data changes show in the Markdown itself
 RENDER_INPUTS = ("docs", "code and templates", "mkdocs.yml", "settings", "Python and packages")
 # outputs mkdocs writes on every build, dirty or not: never linked from the last site
-ALWAYS_WRITTEN = ("assets", "search", "404.html", "sitemap.xml", "sitemap.xml.gz")
-SEARCH_INDEX = Path("search") / "search_index.json"
+ALWAYS_WRITTEN = ("assets", "pagefind", "404.html", "sitemap.xml", "sitemap.xml.gz")  # pagefind/: the search stage
 
 
 def sync_tree(staging: Path, target: Path) -> int:
@@ -143,26 +140,3 @@ def prepare_dirty(out: Path, tmp: Path, docs: Path, p: Plan) -> int:
     for rel in p.gone:
         (tmp / dest_of(rel)).unlink(missing_ok=True)
     return rebuilt
-
-
-def merge_search_index(out: Path, tmp: Path) -> None:
-    """The last index's entries of every page not re-rendered, the new entries of those that were, in page order."""
-    old_path, new_path = out / SEARCH_INDEX, tmp / SEARCH_INDEX
-    if not old_path.is_file() or not new_path.is_file():
-        return  # no mkdocs search index (another search may index the built HTML itself)
-    old, new = (json.loads(p.read_text(encoding="utf-8")) for p in (old_path, new_path))
-    fresh: dict[str, list] = {}
-    for entry in new["docs"]:
-        fresh.setdefault(entry["location"].split("#")[0], []).append(entry)
-    docs, seen = [], set()
-    for entry in old["docs"]:
-        page = entry["location"].split("#")[0]
-        if page in fresh:
-            if page not in seen:
-                docs += fresh[page]
-        else:
-            docs.append(entry)
-        seen.add(page)
-    docs += [e for page, entries in fresh.items() if page not in seen for e in entries]
-    data = json.dumps({"config": new["config"], "docs": docs}, separators=(",", ":"), default=str)  # as Material writes it
-    new_path.write_text(data, encoding="utf-8")

@@ -2,7 +2,7 @@
 127.0.0.1 and driven in Debian's headless chromium.
 
 Covers what only a browser shows: pages load without console errors or failed requests, Chinese
-search through Material's search box, charts that render, downloads that answer and parse, no
+search through Pagefind's search page, charts that render, downloads that answer and parse, no
 request to any other host on any page, no horizontal scrolling on a phone, and screenshots for
 people to look at (in /tmp/shots/, not asserted).
 
@@ -35,7 +35,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pyt
 DATASETS = CORPUS.packages
 SHOTS = Path("/tmp/shots")
 DESKTOP = {"width": 1280, "height": 900}
-SEARCH_READY = "键入以开始搜索"  # Material's search.result.placeholder (zh): shown once the search worker is ready
+SEARCH_BOX = ".pagefind-ui__search-input"
+RESULT_LINKS = ".pagefind-ui__result-title > a.pagefind-ui__result-link"  # a page's result; its sections are nested
 
 DATASET_PAGE = f"datasets/{CORPUS.chart_dataset}/"
 REGION_PAGE = f"regions/{CORPUS.region}/"
@@ -105,40 +106,43 @@ def test_page_loads_without_errors(context, site_url, path):
 
 
 # ---------------------------------------------------------------------------------------------------
-# 2. Chinese search through Material's search box
+# 2. Chinese search through the header's search button and Pagefind's search page
 
 
 def open_search(page, site_url):
+    """From the home page, the header's search button opens the search page with its box ready."""
     page.goto(site_url, wait_until="load")
-    page.locator(".md-search__input").click()
-    # a query typed before the worker has built the index is dropped: wait for the placeholder
-    page.wait_for_function("t => document.querySelector('.md-search-result__meta').textContent.trim() === t", arg=SEARCH_READY)
+    page.locator("header .portal-search-button").click()
+    page.wait_for_url(f"{site_url}search/")
+    page.wait_for_selector(SEARCH_BOX)
 
 
-def search(page, site_url, query: str) -> list[str]:
-    """Type query into the search box (search already open); return the result pages, best first."""
-    box = page.locator(".md-search__input")
-    meta = "() => document.querySelector('.md-search-result__meta').textContent.trim()"
-    box.fill("")
-    page.keyboard.press("End")  # an empty query clears the previous results
-    page.wait_for_function(f"t => ({meta})() === t", arg=SEARCH_READY)
-    box.press_sequentially(query)
-    page.keyboard.press("End")  # non-ASCII text is inserted without key events; Material listens to keyup
-    page.wait_for_function(f"t => !['', t].includes(({meta})())", arg=SEARCH_READY, timeout=15_000)
-    # the list is rendered after the count: wait until both stop changing
-    signature = f"() => [({meta})(), ...[...document.querySelectorAll('li.md-search-result__item > a')].map(a => a.href)]"
-    previous, deadline = None, time.monotonic() + 10
+def results_of(page, site_url, query: str) -> list[str]:
+    """The result pages shown for query, best first, once Pagefind has answered and the list stopped growing."""
+    # the count line names the query once it is answered (找到 … 个 QUERY 的相关结果 / 没有找到 QUERY 的相关结果)
+    page.wait_for_function(
+        "q => { const m = document.querySelector('.pagefind-ui__message'); return m && m.textContent.includes(q); }",
+        arg=query,
+        timeout=15_000,
+    )
+    signature = f"() => [...document.querySelectorAll('{RESULT_LINKS}')].map(a => a.href)"
+    previous, deadline = None, time.monotonic() + 10  # each result loads its own fragment: wait until the list is still
     while time.monotonic() < deadline:
         current = page.evaluate(signature)
         if current == previous:
             break
         previous = current
-        page.wait_for_timeout(100)
-    pages = [
-        site_path(href, site_url)
-        for href in page.eval_on_selector_all("li.md-search-result__item > a.md-search-result__link", "as => as.map(a => a.href)")
-    ]
-    return list(dict.fromkeys(pages))  # one entry per page (sections of a page follow its article)
+        page.wait_for_timeout(150)
+    return list(dict.fromkeys(site_path(href, site_url) for href in previous))
+
+
+def search(page, site_url, query: str) -> list[str]:
+    """Type query into the search box (search already open); return the result pages, best first."""
+    box = page.locator(SEARCH_BOX)
+    box.fill("")  # an empty query clears the previous results and their count line
+    page.wait_for_function("() => !document.querySelector('.pagefind-ui__message')")
+    box.press_sequentially(query)  # typed as a reader types it: Pagefind searches on each input event
+    return results_of(page, site_url, query)
 
 
 def regions_of(doc_id: str, level: str) -> list[dict]:
@@ -381,9 +385,27 @@ def test_no_request_to_other_hosts(crawl, site_url, capsys):
         total = sum(len(v) for v in crawl["requests"].values())
         print(f"\n[browser] crawled {len(crawl['pages'])} pages, {total} requests, in {crawl['seconds']:.1f} s")
     assert offsite == [], f"{len(offsite)} requests to other hosts:\n" + "\n".join(f"{p}: {u}" for p, u in offsite[:50])
-    # the recorder sees the search worker's requests too, so a CDN fetched by the worker would show
-    assert any(u.endswith("search/search_index.json") for urls in crawl["requests"].values() for u in urls)
+    # the search page loads Pagefind's UI from this site: the recorder would show a CDN it fetched
+    assert any(u.endswith("pagefind/pagefind-ui.js") for urls in crawl["requests"].values() for u in urls)
     assert crawl["seconds"] < 300, f"crawling every page took {crawl['seconds']:.0f} s"
+
+
+@pytest.mark.browser
+def test_no_page_loads_materials_search_index(crawl, built_site, context, site_url):
+    """Pagefind replaced Material's search: its whole-site index is not built and no page asks for it or
+    starts its worker, not on load and not while searching; the search fetches Pagefind's chunks instead."""
+    assert not (built_site / "search" / "search_index.json").exists()
+    old = ("search_index.json", "/workers/search.")
+    assert [u for urls in crawl["requests"].values() for u in urls if any(o in u for o in old)] == []
+    regions = read_csv(DATASETS / CORPUS.document / "data" / "regions.csv")
+    name = next(r["name_zh"] for r in regions if r["region_id"] == CORPUS.region)
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    open_search(page, site_url)
+    assert f"regions/{CORPUS.region}/" in search(page, site_url, name)
+    assert [u for u in requested if any(o in u for o in old)] == []
+    assert any(u.startswith(f"{site_url}pagefind/index/") for u in requested), "no Pagefind index chunk was fetched"
 
 
 @pytest.mark.browser
@@ -492,23 +514,16 @@ def test_unknown_address_shows_the_chinese_404_page(context, site_url, path):
 
 @pytest.mark.browser
 def test_the_404_search_form_finds_pages(context, site_url):
-    """The form sends its query to the home page as ?q=, where Material's search opens with it."""
+    """The form sends its query to the search page as ?q=, where Pagefind runs it."""
     regions = read_csv(DATASETS / CORPUS.document / "data" / "regions.csv")
     name = next(r["name_zh"] for r in regions if r["region_id"] == CORPUS.region)
     page = context.new_page()
     page.goto(site_url + NOT_FOUND["deep"], wait_until="load")
     page.locator("form.portal-search-form input[name=q]").fill(name)
     page.locator("form.portal-search-form button[type=submit]").click()
-    page.wait_for_url(f"{site_url}?q=*")
-    page.wait_for_selector("li.md-search-result__item > a.md-search-result__link", timeout=20_000)
-    previous, deadline = None, time.monotonic() + 10  # the list grows as it renders: wait until it is still
-    while time.monotonic() < deadline:
-        current = page.eval_on_selector_all("li.md-search-result__item > a.md-search-result__link", "as => as.map(a => a.href)")
-        if current == previous:
-            break
-        previous = current
-        page.wait_for_timeout(200)
-    results = list(dict.fromkeys(site_path(h, site_url) for h in previous))
+    page.wait_for_url(f"{site_url}search/?q=*")
+    assert page.locator(SEARCH_BOX).input_value() == name
+    results = results_of(page, site_url, name)
     expected = place_pages()[name]  # as in test_search_every_place_name: its region page, or its plan's pages
     assert expected & set(results[:5]), f"{name}: expected one of {sorted(expected)[:3]} in {results[:5]}"
 
@@ -538,13 +553,8 @@ def place_pages() -> dict[str, set[str]]:
 @pytest.mark.browser
 def test_search_every_place_name(context, site_url):
     """Every province, prefecture, county, township and village name, typed as printed, finds its page
-    among the first 5 results.
-
-    Material 9.8.1 cuts a Chinese query into words it finds in the index but never tries the whole
-    query as one word, and ORs the pieces: 上新庄镇 becomes 上* 新* (庄镇 is lost) and 共和县 becomes
-    共* 和*, and the place's page is lost among every word starting with those characters. The fix
-    (a patch of the search worker, build_scripts/stages/search.py) is described in that module.
-    """
+    among the first 5 results (Material's search lost 上新庄镇 and 共和县 among their characters' words;
+    Pagefind 1.6 cuts a query as it cut the index, see build_scripts/stages/search.py)."""
     names = place_pages()
     page = context.new_page()
     open_search(page, site_url)
@@ -571,11 +581,8 @@ RUN_TOGETHER = {
 @pytest.mark.browser
 @pytest.mark.parametrize(("query", "expected", "top"), RUN_TOGETHER, ids=["year-topic", "place-topic"])
 def test_search_words_run_together(context, site_url, query, expected, top):
-    """Chinese is typed without spaces: a query of two words finds the pages that hold both.
-
-    Material 9.8.1 glues a Chinese run to the digits before it (2019投资* matches no word) and ORs the
-    words it cuts a run into; build_scripts/stages/search.py describes the fix.
-    """
+    """Chinese is typed without spaces: a query of two words finds the pages that hold both
+    (Material's search glued 2019 to 投资 and ORed the words of a run)."""
     page = context.new_page()
     open_search(page, site_url)
     results = search(page, site_url, query)

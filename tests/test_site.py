@@ -16,12 +16,6 @@ from helpers import Page, parse_csv, read_csv
 
 from build_scripts.families import FIGURE_NAMES
 
-# words the search index must hold whole, besides every township name of the corpus
-SEARCH_TERMS = {
-    "real": ["共和县", "西宁市", "易地扶贫搬迁", "危房改造"],
-    "fixture": ["示例县", "新建通村道路", "技能培训", "退出贫困村"],
-}
-
 
 def expected_datasets() -> dict[str, Path]:
     """Dataset ids read straight from the packages: one per non-empty figure resource."""
@@ -176,18 +170,17 @@ def test_api_and_data_json_list_every_dataset(built_site):
     assert feed.startswith("<?xml") and "<feed" in feed
 
 
-def test_search_index_holds_place_names_and_terms_as_whole_words(built_site):
-    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
-    sep = re.compile(index["config"]["separator"])
-    tokens = set()
-    for doc in index["docs"]:
-        tokens.update(sep.split(doc["title"] + " " + doc["text"]))
-    townships = [
-        r["name_zh"] for pkg in CORPUS.package_dirs() for r in read_csv(pkg / "data" / "regions.csv") if r["level"] == "township"
-    ]
-    assert townships
-    for name in townships + SEARCH_TERMS[CORPUS.name]:
-        assert name in tokens, name
+def test_pagefind_indexes_each_content_page_once(built_site):
+    """Pagefind indexes the article of every page but the search page and the 404 page, in one Chinese
+    index, with the filters 类别, 层级 and 文件; Material's whole-site index is gone."""
+    entry = json.loads((built_site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+    bodies = [p for p in built_site.rglob("*.html") if "data-pagefind-body" in p.read_text(encoding="utf-8")]
+    assert list(entry["languages"]) == ["zh"]
+    assert entry["languages"]["zh"]["page_count"] == len(bodies)
+    assert not {"404.html", "search/index.html"} & {p.relative_to(built_site).as_posix() for p in bodies}
+    assert not (built_site / "search" / "search_index.json").exists()
+    pages = "".join(p.read_text(encoding="utf-8") for p in bodies)
+    assert {f for f in re.findall(r'data-pagefind-filter="([^:"]+):', pages)} == {"类别", "层级", "文件"}
 
 
 def test_every_page_kind_is_built(built_site):

@@ -217,9 +217,9 @@ def run(
             else:
                 shutil.copyfile(src, dest)
 
-    w.page("index.md", "home.md.j2", {"hide": ["navigation", "toc"], "search": {"boost": 0.5}}, **common)
+    w.page("index.md", "home.md.j2", {"hide": ["navigation", "toc"]}, **common)
     facets = catalog_facets(derived)
-    w.page("catalog.md", "catalog.md.j2", {"search": {"boost": 1.5}}, facets=facets, **common)
+    w.page("catalog.md", "catalog.md.j2", None, facets=facets, **common)
     for ds in derived.datasets:
         fields = schemas[ds.family.name]["fields"]
         w.page(
@@ -228,7 +228,6 @@ def run(
             {
                 "description": ds.summary_zh(),
                 "jsonld": jsonld(dataset_jsonld(ds, downloads.by_dataset[ds.id], settings)),
-                "search": {"boost": 2},
                 "hide": ["navigation"],  # the table gets the width of the empty left column
                 "keywords": ", ".join(keywords(ds)),
             },
@@ -264,8 +263,7 @@ def run(
         w.page(
             f"regions/{rid}/index.md",
             "region.md.j2",
-            # a place's own page comes first when its name is searched: above the datasets (2) that name it
-            {"description": f"{region['name_zh']}的脱贫攻坚规划数据", "search": {"boost": 4}},
+            {"description": f"{region['name_zh']}的脱贫攻坚规划数据"},
             region=region,
             **region_context(derived, rid, charts),
             **common,
@@ -276,7 +274,6 @@ def run(
     w.page("downloads.md", "downloads.md.j2", None, **common)
     titles = {f["name"]: f["title"] for schema in schemas.values() for f in schema["fields"] if f.get("title")}
     w.page("changelog.md", "changelog.md.j2", None, links=Links.of(derived), field_titles=titles, **common)
-    write_user_dict(derived, settings.work / "jieba_user.txt")
     return w.written
 
 
@@ -352,35 +349,3 @@ def region_context(derived: Derived, rid: str, charts: ChartSet) -> dict:
         "exits": exits,
         "mentions": derived.village_mentions.get(rid, []),
     }
-
-
-def write_user_dict(derived: Derived, path: Path) -> None:
-    """Place names and terms of the data, so jieba keeps them whole in the search index."""
-    words = set()
-    for r in derived.regions.values():
-        if re.search(r"\s", r["name_zh"]):
-            continue  # one entry per line, "word freq tag": whitespace in a name would break the file
-        words.add(r["name_zh"])
-        short = re.sub(r"(彝族傣族自治县|回族土族自治县|藏族自治州|回族自治州|自治县|自治州)$", "", r["name_zh"])
-        if len(short) >= 2:
-            words.add(short)
-    for rows in derived.tables.values():
-        for row in rows:
-            for k in ("indicator_zh", "category_zh", "funding_source_zh", "cause_zh", "sector_zh"):
-                v = row.get(k)
-                if v and 2 <= len(v) <= 12 and not re.search(r"[\s\d]", v):
-                    words.add(v)
-    words |= {
-        "易地扶贫搬迁",
-        "资金筹措",
-        "危房改造",
-        "建档立卡",
-        "深度贫困",
-        "脱贫攻坚",
-        "贫困发生率",
-        "低保兜底",
-        "产业扶贫",
-        "贫困村",
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{w} 50 n\n" for w in sorted(words)), encoding="utf-8")

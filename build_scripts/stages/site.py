@@ -31,7 +31,7 @@ def mkdocs_config(settings: Settings, docs_dir: Path, site_dir: Path) -> Path:
         "site_dir": str(site_dir),
         "site_url": settings.site_url,
         "theme": {"name": "material", "custom_dir": str(settings.docs / "overrides")},
-        "plugins": [{"search": {"lang": "zh", "jieba_dict_user": str(settings.work / "jieba_user.txt")}}],
+        "plugins": [],  # no Material search: Pagefind indexes the built site (stages/search.py)
     }
     path = settings.work / "mkdocs.generated.yml"
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")

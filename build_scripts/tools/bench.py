@@ -95,6 +95,8 @@ def child(spec_path: str) -> int:
         result["figures"] = derived.report.figure_count
         result["charts"] = len({c.key for c in r.generated.charts.all()})
         result["provenance_verified"] = derived.report.provenance_verified
+    if r.search is not None:  # Pagefind's indexing of the built site
+        result["search_indexing"] = {"seconds": round(r.search.seconds, 3), "peak_mb": round(r.search.peak_kb / KB, 1)}
     Path(spec["result"]).write_text(json.dumps(result), encoding="utf-8")
     return 0
 
@@ -296,6 +298,59 @@ def site_metrics(site: Path) -> dict:
     }
 
 
+# --- what a search costs a reader ------------------------------------------------------------------------
+
+SEARCH_QUERIES = ("共和县", "易地扶贫搬迁")  # a place, then a measure: the second reuses what the first fetched
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def search_fetch(site: Path, queries: tuple[str, ...] = SEARCH_QUERIES) -> dict:
+    """Bytes chromium fetches for each query typed into the search page (everything requested after typing
+    starts: Pagefind's script, WebAssembly, index chunks and the result fragments), the site served locally.
+    {"status": why not} when chromium or playwright is missing."""
+    if not CHROMIUM.exists():
+        return {"status": "not measured: no /usr/bin/chromium"}
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"status": "not measured: playwright is not installed"}
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fetched: list[int] = []
+    out: dict = {"status": "ok", "queries": []}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_port}/search/", wait_until="networkidle")
+            page.on(
+                "requestfinished",
+                lambda r: fetched.append(sum(r.sizes().get(k, 0) for k in ("responseBodySize", "responseHeadersSize"))),
+            )
+            for q in queries:
+                fetched.clear()
+                page.fill(".pagefind-ui__search-input", q)
+                page.wait_for_function(
+                    "q => (document.querySelector('.pagefind-ui__message') || {}).textContent?.includes(q)", arg=q
+                )
+                page.wait_for_load_state("networkidle")
+                page.wait_for_timeout(500)  # result fragments load after the count line
+                out["queries"].append({"query": q, "bytes": sum(fetched), "requests": len(fetched)})
+            browser.close()
+    finally:
+        server.shutdown()
+    return out
+
+
 # --- changes, mkdocs alone, zensical --------------------------------------------------------------------
 
 
@@ -455,6 +510,8 @@ def full_protocol(name: str, datasets: Path, sources: Path | None, tmp: Path, sa
     one = build(datasets, sources, out, work, "one-cell")
     say(f"{name}: site figures")
     metrics = site_metrics(out)
+    say(f"{name}: bytes a Chinese search fetches in chromium")
+    metrics["search_fetch"] = search_fetch(out)
     say(f"{name}: mkdocs build alone")
     alone = mkdocs_alone(work, tmp)
     say(f"{name}: zensical build")
@@ -755,6 +812,7 @@ def corpus_lines(c: dict) -> list[str]:
         f"  mkdocs build alone on the same tree: {a['wall_s']:.2f} s ({'ok' if a['ok'] else a.get('error')}, "
         f"{a['html_pages']} pages); pipeline's mkdocs stage in the cold build {c['cold']['stages_s'].get('mkdocs', 0):.2f} s",
     ]
+    lines.append(search_line(c))
     if z["status"] == "ok":
         lines.append(
             f"  zensical {z['version']} on the same tree: {z['clean_wall_s']:.2f} s with its cache cleaned, "
@@ -764,6 +822,16 @@ def corpus_lines(c: dict) -> list[str]:
     else:
         lines.append(f"  zensical: {z['status']}")
     return lines
+
+
+def search_line(c: dict) -> str:
+    """Pagefind: indexing time and memory in the cold build, the bytes a first and a second query fetch."""
+    idx, fetch = c["cold"].get("search_indexing") or {}, c["site"].get("search_fetch") or {}
+    queries = "; ".join(f"{q['query']} {fmt_bytes(q['bytes'])} in {q['requests']} requests" for q in fetch.get("queries", []))
+    return (
+        f"  Pagefind: indexed in {idx.get('seconds', 0):.2f} s, peak {idx.get('peak_mb', 0)} MB; "
+        f"a search fetches {queries or fetch.get('status', 'not measured')} (first query target ≤ 150 KB)"
+    )
 
 
 def shown(target_name: str, value) -> str:

@@ -73,3 +73,12 @@
   window.addEventListener("hashchange", reveal);
   if (typeof document$ !== "undefined") { document$.subscribe(reveal); } else { document.addEventListener("DOMContentLoaded", reveal); }
 })();
+
+// ?q= on the home page (the address `portal serve` and older links send a search to) opens the search page
+(function () {
+  var config = document.getElementById("__config");
+  var q = new URLSearchParams(location.search).get("q");
+  if (q && config && JSON.parse(config.textContent).base === ".") {
+    location.replace("search/?q=" + encodeURIComponent(q));
+  }
+})();

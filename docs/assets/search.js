@@ -1,0 +1,27 @@
+// The search page (search/): Pagefind's own UI (build_scripts/stages/search.py builds its index), in Chinese
+// from <html lang="zh">, opened with ?q= (the 404 page's form sends it). The query stays in the address, so a
+// search can be linked and Back returns to it.
+(function () {
+  var box = document.getElementById("portal-search");
+  if (!box || typeof PagefindUI === "undefined") return;
+  // result paths are relative to the site's root, which is a path under the host when deployed (site_url)
+  var root = new URL("../", document.currentScript.src).pathname;
+  var ui = new PagefindUI({
+    element: "#portal-search",
+    baseUrl: root,
+    showSubResults: true,
+    showImages: false,
+    autofocus: true,
+    pageSize: 5,  // each result shown fetches its fragment: five keep a first query near 150 KB
+    // an exact word counts more than a longer word it begins: 文县 is cut 文/县, and 文 alone also matches 文件
+    ranking: { termSimilarity: 3 },
+    processTerm: function (term) {
+      var url = new URL(location.href);
+      if (term) { url.searchParams.set("q", term); } else { url.searchParams.delete("q"); }
+      history.replaceState(null, "", url);
+      return term;
+    },
+  });
+  var q = new URLSearchParams(location.search).get("q");
+  if (q) ui.triggerSearch(q);
+})();
