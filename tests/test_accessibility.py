@@ -31,6 +31,7 @@ PAGES = {  # page type -> site path
     "downloads": "downloads/",
     "changelog": "changelog/",
     "about": "about/",
+    "search": "search/?q=共和县",
     "regions": "regions/",
     "documents": "documents/",
     "methodology": "methodology/",

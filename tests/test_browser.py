@@ -608,6 +608,7 @@ PAGE_TYPES = {
     "changelog": "changelog/",
     "methodology": "methodology/",
     "about": "about/",
+    "search": "search/?q=共和县",
 }
 PHONE = {"width": 390, "height": 844}
 VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}

@@ -14,7 +14,7 @@
     autofocus: true,
     pageSize: 5,  // each result shown fetches its fragment: five keep a first query near 150 KB
     // an exact word counts more than a longer word it begins: 文县 is cut 文/县, and 文 alone also matches 文件
-    ranking: { termSimilarity: 3 },
+    ranking: { termSimilarity: 3, pageLength: 0.5 },  // a township page lists its villages: its length must not rank a village above it
     processTerm: function (term) {
       var url = new URL(location.href);
       if (term) { url.searchParams.set("q", term); } else { url.searchParams.delete("q"); }
