@@ -24,4 +24,15 @@
   });
   var q = new URLSearchParams(location.search).get("q");
   if (q) ui.triggerSearch(q);
+  // Pagefind names its box only with a hidden text: give it a visible label (WCAG: labels or instructions)
+  (function label() {
+    var input = box.querySelector(".pagefind-ui__search-input");
+    if (!input) return requestAnimationFrame(label);
+    input.id = "portal-search-input";
+    var tag = document.createElement("label");
+    tag.htmlFor = input.id;
+    tag.className = "portal-search-label";
+    tag.textContent = "搜索地区、规划文件或指标（如：共和县、易地扶贫搬迁、2019 投资）";
+    box.insertBefore(tag, box.firstChild);
+  })();
 })();
