@@ -20,7 +20,7 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import cache, incremental
+from . import cache, i18n, incremental
 from .errors import UsageError
 from .settings import Settings
 from .stages import load, search, site, validate
@@ -114,12 +114,16 @@ def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generate
     if docs_dir.exists():
         shutil.rmtree(docs_dir)
     docs_dir.mkdir(parents=True)
+    eds = i18n.editions(settings.editions)  # the Chinese site at the root, the English under en/
     with progress.stage("charts", "图表 charts"):
-        chart_set = charts.run(derived, settings, docs_dir)
+        chart_sets = {ed.lang: charts.run(derived, settings, docs_dir / ed.prefix, ed) for ed in eds}  # drawn per language
     with progress.stage("downloads", "下载文件 downloads"):
-        files = downloads.run(derived, settings, docs_dir)
+        files = downloads.run(derived, settings, docs_dir)  # one set, bilingual: every edition links it
     with progress.stage("pages", "页面 pages"):
-        written = pages.run(derived, settings, docs_dir, chart_set, files, changes, version, releases, quotes)
+        written = []
+        for ed in eds:
+            written += pages.run(derived, settings, docs_dir, chart_sets[ed.lang], files, changes, version, releases, quotes, ed)
+    chart_set = chart_sets[eds[0].lang]
     with progress.stage("catalog", "目录 catalog"):
         catalog.run(derived, settings, docs_dir, changes, files, releases)
     with progress.stage("sync", "更新生成的文件 sync"):

@@ -165,6 +165,55 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+# the same codes in English (the English edition); a test fails when a code has no English here
+LABELS_EN: dict[str, dict[str, str]] = {
+    "level": LABELS["level_en"],
+    "unit_counted": {"county": "counties", "township": "townships", "village": "villages", "household": "households",
+                     "person": "persons"},
+    "status": {"planned": "planned", "achieved": "achieved", "baseline": "baseline"},
+    "basis": {"amount": "amount", "rate": "per unit", "share": "share", "level": "level"},
+    "comparator": {"=": "reach", ">=": "at least", "<=": "at most", ">": "above", "<": "below"},
+    "kind": {"status": "situation", "achievement": "outcome achieved"},
+    "title_status": {"printed": "title printed in the source", "inferred": "title inferred from the text"},
+    "family": {f.name: f.title_en for f in ALL},
+    "check": {
+        "part-of-total": "parts and their total",
+        "ratio": "ratio, numerator and denominator",
+        "restates": "restatements agree",
+        "basis": "kind of value",
+        "figure-id": "figure id",
+        "document-id": "document id",
+        "canonical-unit": "standard unit",
+        "value-conversion": "unit conversion",
+        "line-range": "source line",
+        "printed-in-source": "printed in the source",
+        "figure-reference": "referenced figure",
+        "x-y": "related figures",
+    },
+    "breakdown_word": {
+        "by": "by", "category": "category", "source": "funding source", "year": "year", "project": "project",
+        "county": "county", "target": "target group", "group": "", "total": "total", "single": "single item",
+        "unit": "unit", "cost": "cost", "share": "share", "rules": "rules", "allocation": "allocation", "rule": "rule",
+        "annual": "annual", "per": "per", "village": "village", "water": "water", "culture": "culture",
+        "edu": "education", "transport": "transport", "safety": "safety", "power": "power", "ecommerce": "e-commerce",
+        "finance": "finance", "dibao": "dibao", "telecom": "telecom", "science": "science", "forestry": "forestry",
+        "relocation": "relocation", "industry": "industry", "dw": "drinking water", "2": "2", "3": "3",
+    },
+}  # fmt: skip
+
+
+def breakdown_label_en(code: str) -> str:
+    """A breakdown code in English, word by word (by_category_source → by category, funding source)."""
+    words = LABELS_EN["breakdown_word"]
+    head, topic = [], []
+    for p in code.split("_"):
+        (topic if p in TOPIC_WORDS or p.isdigit() else head).append(words.get(p, p))
+    text = " ".join(w for w in head if w)
+    for w in LIST_WORDS:  # by category funding source → by category, funding source
+        text = text.replace(f" {LABELS_EN['breakdown_word'][w]} ", f" {LABELS_EN['breakdown_word'][w]}, ")
+    return text + (f" ({' '.join(topic)})" if topic else "")
+
+
 def breakdown_label(code: str) -> str:
     """The Chinese name of a breakdown code, word by word (by_year_transport_safety → 按年度（交通安全）); the topic
     words go in brackets at the end, numbers become （二）. A word the table lacks is kept as it is (a test fails)."""
@@ -200,13 +249,14 @@ TOPIC_WORDS = {
 LIST_WORDS = {"category", "source", "year", "project", "county", "target"}
 
 
-def label(column: str, code) -> str:
+def label(column: str, code, lang: str = "zh") -> str:
     """What a reader sees for a coded cell: its label, or the value itself when the column is not coded."""
     if code in (None, ""):
         return ""
+    en = lang == "en"
     if isinstance(code, bool):
-        return "是" if code else "否"
+        return ("yes" if code else "no") if en else ("是" if code else "否")
     if column == "breakdown":
-        return breakdown_label(str(code))
-    table = LABELS.get(column)
+        return breakdown_label_en(str(code)) if en else breakdown_label(str(code))
+    table = (LABELS_EN if en else LABELS).get(column)
     return table.get(code, str(code)) if table else str(code)

@@ -65,6 +65,10 @@ class Settings:
         default=False,
         metadata={"help": "A build to publish: refuse a placeholder site_url (example.org, localhost …) at once (--deploy)."},
     )
+    editions: tuple[str, ...] = field(
+        default=("zh", "en"),
+        metadata={"help": "Languages built: Chinese at the root, English under en/ (--editions zh builds the Chinese alone)."},
+    )
     quiet: bool = field(default=False, metadata={"help": "No progress display (set when CI=true)."})
     debug: bool = field(default=False, metadata={"help": "Show tracebacks (--debug)."})
     cache: bool = field(default=True, metadata={"help": "Reuse charts and pages whose inputs did not change (--no-cache)."})

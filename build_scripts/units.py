@@ -93,3 +93,31 @@ def convert(value_as_printed: str, printed_unit: str, unit: str) -> Decimal | No
     if number is None or f is None:
         return None
     return number * f
+
+
+# the English of each unit's parts, for the English edition: a count word (个: none), then "per" each denominator
+UNIT_WORDS_EN: dict[str, str] = {
+    "个": "", "%": "%", "万元": "10k yuan", "亿元": "100m yuan", "元": "yuan", "人": "persons", "户": "households",
+    "平方米": "m²", "平米": "m²", "年": "years", "公里": "km", "亩": "mu", "人次": "person-times", "台": "units",
+    "个月": "months", "所": "institutions", "条": "", "次": "times", "百分点": "percentage points", "千伏安": "kVA",
+    "倍": "times", "处": "sites", "项": "items", "米": "m", "名": "persons", "套": "sets", "Mbps": "Mbps",
+    "类": "categories", "件": "items", "家": "organisations", "℃": "°C", "种": "kinds", "座": "structures", "遍": "rounds",
+    "州": "prefectures", "门": "skills", "千瓦": "kW", "平方公里": "km²", "头": "head", "天": "days", "支": "teams",
+    "场": "sessions", "岁": "years of age", "县": "counties", "万人": "10k persons",
+}  # fmt: skip
+PER_EN: dict[str, str] = {
+    "人": "person", "户": "household", "年": "year", "月": "month", "村": "village", "中心": "centre", "县": "county",
+    "乡镇": "township", "次": "session", "季度": "quarter", "亩": "mu", "卫生院": "health centre", "处": "site",
+    "企业": "enterprise", "点": "site", "所": "institution", "天": "day", "两年": "two years",
+}  # fmt: skip
+
+
+def unit_en(unit: str) -> str | None:
+    """A canonical unit in English ("万元/人/年" → "10k yuan per person per year"); None when a part has no English."""
+    if not unit:
+        return ""
+    head, *per = unit.split("/")
+    if head not in UNIT_WORDS_EN or any(p not in PER_EN for p in per):
+        return None
+    words = [UNIT_WORDS_EN[head], *(f"per {PER_EN[p]}" for p in per)]
+    return " ".join(w for w in words if w)

@@ -19,6 +19,7 @@ import altair as alt
 import pandas as pd
 
 from ..families import LABELS
+from ..i18n import Edition
 from ..settings import LICENSE, Settings
 from ..workers import parallel_map
 from .derive import Dataset, Derived, addable_groups, exact, exits_by_year, first_statements, period_of
@@ -397,7 +398,7 @@ class ChartSet:
         return [c for charts in (*self.by_dataset.values(), self.compare) for c in charts]
 
 
-def run(derived: Derived, settings: Settings, docs_dir: Path) -> ChartSet:
+def run(derived: Derived, settings: Settings, docs_dir: Path, edition: Edition | None = None) -> ChartSet:
     """Charts for every dataset and for the comparison page, rendered into docs_dir/charts."""
     cache = settings.work / "cache" / "charts" if settings.cache else None
     by_id = {}

@@ -183,6 +183,25 @@ class Release:
             text += f"……共 {len(self.datasets):,} 个数据集"
         return text or self.summary_zh().rstrip("。")
 
+    def headline(self, lang: str = "zh") -> str:
+        """The home page's line in the edition's language (English: the totals, not each dataset's words)."""
+        if lang != "en":
+            return self.headline_zh()
+        if self.first:
+            return f"First release: {len(self.datasets):,} datasets, {self.total('added'):,} figures"
+        parts = [
+            f"{n:,} figures {verb}"
+            for verb, n in (
+                ("added", self.total("added")),
+                ("corrected", self.total("corrected")),
+                ("removed", self.total("removed")),
+            )
+            if n
+        ]
+        if not self.datasets:
+            return "No published figure changed"
+        return f"{len(self.datasets):,} datasets changed" + (f": {', '.join(parts)}" if parts else "")
+
     @classmethod
     def from_json(cls, d: dict) -> Release:
         datasets = [

@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from .. import families
 from ..families import LABELS
+from ..i18n import Edition
 from ..settings import LICENSE, Settings
 from . import derive
 from .charts import ChartSet
@@ -63,7 +64,18 @@ def yi(value) -> str:
     return "" if value is None else f"{float(value) / 10000:,.2f}"
 
 
-def env() -> jinja2.Environment:
+def money_en(value) -> str:
+    """万元 as English readers count money: million or billion yuan (the data stays in 万元)."""
+    if value is None:
+        return ""
+    yuan = float(value) * 10_000
+    return f"{yuan / 1e9:,.2f} billion yuan" if yuan >= 1e9 else f"{yuan / 1e6:,.1f} million yuan"
+
+
+def env(edition: Edition | None = None) -> jinja2.Environment:
+    """The templates' environment for one edition: `_` translates a Chinese UI text, `name` gives a place or
+    document name, `pick` a row's `_zh`/`_en` field, `label` a code, all in the edition's language."""
+    edition = edition or Edition("zh")
     e = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -72,12 +84,17 @@ def env() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    e.filters.update(md=md, cell=cell, num=num, yi=yi, tojson_ld=jsonld)
+    e.filters.update(md=md, cell=cell, num=num, yi=yi, money_en=money_en, tojson_ld=jsonld)
     e.globals.update(
         LABELS=LABELS,
-        label=families.label,
+        label=edition.label,
         FAMILIES=families,
         LICENSE=LICENSE,
+        E=edition,
+        lang=edition.lang,
+        _=edition.t,
+        name=edition.name,
+        pick=edition.pick,
     )
     return e
 
@@ -94,19 +111,26 @@ def base_of(rel: str) -> str:
 
 
 class Writer:
-    def __init__(self, out: Path, environment: jinja2.Environment, settings: Settings):
-        self.out, self.env, self.settings = out, environment, settings
+    """Pages of one edition into its folder of the tree (en/ for English). `base` leads to the edition's home,
+    `root` to the site's root, where the one set of downloads is; `site_url` is the edition's address."""
+
+    def __init__(self, out: Path, environment: jinja2.Environment, settings: Settings, edition: Edition):
+        self.out, self.env, self.settings, self.edition = out / edition.prefix, environment, settings, edition
         self.written: list[str] = []
 
     def page(self, rel: str, template: str, meta: dict | None = None, **ctx) -> None:
-        text = self.env.get_template(template).render(base=base_of(rel), site_url=self.settings.site_url, **ctx)
+        self.edition.new_page()  # a name is given with its Chinese once per page
+        base = base_of(rel)
+        up = "../" * self.edition.prefix.count("/")
+        site_url = self.settings.site_url + self.edition.prefix
+        text = self.env.get_template(template).render(base=base, root=base + up, site_url=site_url, **ctx)
         if meta and "description" in meta:  # the theme writes it into an attribute as it is (no autoescape)
             meta = {**meta, "description": html.escape(meta["description"])}
         front = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=True, width=10_000) + "---\n\n" if meta else ""
         path = self.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(front + text, encoding="utf-8")
-        self.written.append(rel)
+        self.written.append(self.edition.prefix + rel)
 
 
 def dataset_jsonld(ds, files: list[dict], settings: Settings) -> dict:
@@ -194,28 +218,15 @@ def run(
     version: str,
     history: History | None = None,
     quotes: dict | None = None,
+    edition: Edition | None = None,
 ) -> list[str]:
-    """Write every generated page; copy the hand-written pages; return the written paths."""
-    e = env()
-    w = Writer(docs_dir, e, settings)
+    """Write every generated page of one edition; copy its hand-written pages; return the written paths."""
+    edition = edition or Edition("zh")
+    e = env(edition)
+    w = Writer(docs_dir, e, settings, edition)
     schemas = derived.corpus.schemas
     common = dict(d=derived, version=version, changes=changes, downloads=downloads, history=history or History([]))
-    # hand-written pages are copied; a marker comment is the one place they take generated content
-    counts = derived.counts
-    for src in sorted(settings.docs.rglob("*")):
-        rel = src.relative_to(settings.docs)
-        if src.is_file() and rel.parts[0] != "overrides":
-            dest = docs_dir / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if src.suffix == ".md":
-                text = src.read_text(encoding="utf-8")
-                # rendered for this page: its links are relative to where the page is served
-                text = text.replace(
-                    "<!-- figure-counts -->", e.get_template("counts.md.j2").render(base=base_of(rel.as_posix()), counts=counts)
-                )
-                dest.write_text(text, encoding="utf-8")
-            else:
-                shutil.copyfile(src, dest)
+    copy_handwritten(settings, edition, w.out, e, derived.counts)
 
     w.page("index.md", "home.md.j2", {"hide": ["navigation", "toc"]}, **common)
     facets = catalog_facets(derived)
@@ -275,6 +286,39 @@ def run(
     titles = {f["name"]: f["title"] for schema in schemas.values() for f in schema["fields"] if f.get("title")}
     w.page("changelog.md", "changelog.md.j2", None, links=Links.of(derived), field_titles=titles, **common)
     return w.written
+
+
+def handwritten(settings: Settings, edition: Edition) -> list[tuple[Path, str]]:
+    """(file, path in the edition) of the hand-written docs: docs/ for Chinese, docs/en/ for English; the
+    assets (stylesheets, scripts) are the same for both."""
+    lang_dir = settings.docs / edition.prefix if edition.prefix else settings.docs
+    skip = {"overrides", "en"}
+    out = []
+    for src in sorted(lang_dir.rglob("*")):
+        rel = src.relative_to(lang_dir)
+        if src.is_file() and rel.parts[0] not in skip:
+            out.append((src, rel.as_posix()))
+    if edition.prefix:
+        out += [
+            (src, src.relative_to(settings.docs).as_posix())
+            for src in sorted((settings.docs / "assets").rglob("*"))
+            if src.is_file()
+        ]
+    return out
+
+
+def copy_handwritten(settings: Settings, edition: Edition, out: Path, e: jinja2.Environment, counts) -> None:
+    # a marker comment is the one place hand-written pages take generated content
+    for src, rel in handwritten(settings, edition):
+        dest = out / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if src.suffix == ".md":
+            text = src.read_text(encoding="utf-8")
+            # rendered for this page: its links are relative to where the page is served
+            text = text.replace("<!-- figure-counts -->", e.get_template("counts.md.j2").render(base=base_of(rel), counts=counts))
+            dest.write_text(text, encoding="utf-8")
+        else:
+            shutil.copyfile(src, dest)
 
 
 def figure_uses(derived: Derived, charts: ChartSet) -> dict[tuple[str, str], list[tuple[str, str]]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import DataError, Problem
+from ..i18n import LANGS, Edition, editions
 from ..settings import Settings
 
 
@@ -23,19 +24,52 @@ class SiteBuild:
     config_file: Path
 
 
-def mkdocs_config(settings: Settings, docs_dir: Path, site_dir: Path) -> Path:
-    """A config inheriting mkdocs.yml, pointing at the generated tree and this build's folders."""
+def mkdocs_config(settings: Settings, docs_dir: Path, site_dir: Path, edition: Edition | None = None) -> Path:
+    """A config inheriting mkdocs.yml, pointing at the generated tree and this build's folders. The English
+    edition builds docs_dir/en/ into site_dir/en/ with mkdocs.yml's names and nav translated (i18n catalog),
+    Material in English and its own address; the Chinese one leaves en/ out."""
+    edition = edition or Edition("zh")
     cfg = {
         "INHERIT": str(settings.root / "mkdocs.yml"),
-        "docs_dir": str(docs_dir),
-        "site_dir": str(site_dir),
-        "site_url": settings.site_url,
-        "theme": {"name": "material", "custom_dir": str(settings.docs / "overrides")},
+        "docs_dir": str(docs_dir / edition.prefix),
+        "site_dir": str(site_dir / edition.prefix),
+        "site_url": settings.site_url + edition.prefix,
+        "theme": {"name": "material", "custom_dir": str(settings.docs / "overrides"), "language": edition.lang},
         "plugins": [],  # no Material search: Pagefind indexes the built site (stages/search.py)
     }
-    path = settings.work / "mkdocs.generated.yml"
+    if edition.prefix:
+        base = base_config(settings)
+        cfg.update(
+            site_name=edition.t(base["site_name"]),
+            site_description=edition.t(base["site_description"]),
+            copyright=edition.t(base["copyright"]),
+            nav=translated_nav(base["nav"], edition),
+        )
+    else:
+        cfg["exclude_docs"] = "\n".join(f"/{lang}/" for lang in LANGS[1:])
+    path = settings.work / f"mkdocs.generated.{edition.lang}.yml"
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     return path
+
+
+class _Tolerant(yaml.SafeLoader):
+    """mkdocs.yml names Python objects (the slugify function): read past them, only names and nav are wanted."""
+
+
+_Tolerant.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
+
+
+def base_config(settings: Settings) -> dict:
+    return yaml.load((settings.root / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Tolerant)  # noqa: S506
+
+
+def translated_nav(nav, edition: Edition):
+    """mkdocs.yml's nav with every title in the edition's language; the paths are the same in both editions."""
+    if isinstance(nav, list):
+        return [translated_nav(x, edition) for x in nav]
+    if isinstance(nav, dict):
+        return {edition.t(k): translated_nav(v, edition) for k, v in nav.items()}
+    return nav
 
 
 class CaptureWarnings(logging.Handler):
@@ -53,12 +87,17 @@ def not_the_dirty_warning(record: logging.LogRecord) -> bool:
 
 
 def run(settings: Settings, docs_dir: Path, site_dir: Path, epoch: str, dirty: bool = False) -> SiteBuild:
-    """`mkdocs build` of docs_dir into site_dir (dirty: only pages newer than their output in site_dir);
-    DataError with mkdocs' warnings when it aborts."""
+    """`mkdocs build` of each edition of docs_dir into site_dir (the Chinese first: a full build empties the
+    folder it builds into, and the English one is inside it); DataError with mkdocs' warnings when one aborts."""
+    configs = [build_edition(settings, docs_dir, site_dir, epoch, dirty, ed) for ed in editions(settings.editions)]
+    return SiteBuild(site_dir, configs[0])
+
+
+def build_edition(settings: Settings, docs_dir: Path, site_dir: Path, epoch: str, dirty: bool, edition: Edition) -> Path:
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
-    config_file = mkdocs_config(settings, docs_dir, site_dir)
+    config_file = mkdocs_config(settings, docs_dir, site_dir, edition)
     os.environ["SOURCE_DATE_EPOCH"] = epoch  # sitemap dates: reproducible builds
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     captured = CaptureWarnings()
@@ -69,10 +108,11 @@ def run(settings: Settings, docs_dir: Path, site_dir: Path, epoch: str, dirty: b
     try:
         build(load_config(str(config_file), strict=settings.strict), dirty=dirty)
     except SystemExit as exc:  # mkdocs aborts (mkdocs.exceptions.Abort is a SystemExit) in strict mode
+        where = f" ({edition.lang} edition)" if edition.prefix else ""
         raise DataError(
-            [Problem("mkdocs.yml", None, "-", f"mkdocs build failed: {'; '.join(captured.messages) or exc}")]
+            [Problem("mkdocs.yml", None, "-", f"mkdocs build failed{where}: {'; '.join(captured.messages) or exc}")]
         ) from None
     finally:
         logger.removeHandler(captured)
         build_logger.removeFilter(not_the_dirty_warning)
-    return SiteBuild(site_dir, config_file)
+    return config_file

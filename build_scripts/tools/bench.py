@@ -394,7 +394,7 @@ def epoch() -> str:
 
 def mkdocs_alone(work: Path, tmp: Path) -> dict:
     """`mkdocs build --strict` on the tree the pipeline generated, with its generated config: the floor."""
-    cfg = yaml.safe_load((work / "mkdocs.generated.yml").read_text(encoding="utf-8"))
+    cfg = yaml.safe_load((work / "mkdocs.generated.zh.yml").read_text(encoding="utf-8"))
     out = tmp / "mkdocs-alone-site"
     cfg["site_dir"] = str(out)
     path = tmp / "mkdocs-alone.yml"
@@ -429,7 +429,7 @@ def zensical(work: Path) -> dict:
         return {"status": "not installed"}
     from importlib import metadata
 
-    generated = yaml.safe_load((work / "mkdocs.generated.yml").read_text(encoding="utf-8"))
+    generated = yaml.safe_load((work / "mkdocs.generated.zh.yml").read_text(encoding="utf-8"))
     # zensical wants docs_dir and site_dir inside the folder of its config file
     cfg = {**generated, "docs_dir": "docs", "site_dir": "zensical-site"}
     path = work / "zensical.yml"

@@ -5,7 +5,10 @@
   var box = document.getElementById("portal-search");
   if (!box || typeof PagefindUI === "undefined") return;
   // result paths are relative to the site's root, which is a path under the host when deployed (site_url)
-  var root = new URL("../", document.currentScript.src).pathname;
+  // (the English edition's pages are under en/, Pagefind's bundle is the site's: its script is in pagefind/)
+  var bundle = document.querySelector('script[src$="pagefind/pagefind-ui.js"]');
+  var root = new URL("../", bundle ? bundle.src : new URL("../", document.currentScript.src)).pathname;
+  var en = document.documentElement.lang === "en";
   var ui = new PagefindUI({
     element: "#portal-search",
     baseUrl: root,
@@ -32,7 +35,9 @@
     var tag = document.createElement("label");
     tag.htmlFor = input.id;
     tag.className = "portal-search-label";
-    tag.textContent = "搜索地区、规划文件或指标（如：共和县、易地扶贫搬迁、2019 投资）";
+    tag.textContent = en
+      ? "Search regions, documents or indicators (e.g. Gonghe, relocation, 2019 investment)"
+      : "搜索地区、规划文件或指标（如：共和县、易地扶贫搬迁、2019 投资）";
     box.insertBefore(tag, box.firstChild);
   })();
 })();
