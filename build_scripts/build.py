@@ -236,8 +236,17 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.send_error(HTTPStatus.NOT_FOUND)  # a folder without index.html is not a page
         return None
 
+    def not_found_page(self) -> Path:
+        """The edition's own 404 page for an address inside it (en/…), as Cloudflare Pages and Netlify answer
+        (the nearest 404.html up the path); GitHub Pages answers the root one, which links the English home."""
+        path = urlsplit(self.path).path
+        for lang in i18n.LANGS[1:]:
+            if path.startswith(f"{self.prefix}{lang}/") and (Path(self.directory) / lang / "404.html").is_file():
+                return Path(self.directory) / lang / "404.html"
+        return Path(self.directory) / "404.html"
+
     def send_error(self, code, message=None, explain=None):
-        page = Path(self.directory) / "404.html"
+        page = self.not_found_page()
         if code != HTTPStatus.NOT_FOUND or not page.is_file():
             return super().send_error(code, message, explain)
         body = page.read_bytes()

@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache
+from .i18n import LANGS
 from .settings import Settings
 
 # inputs whose change may change every page (nav, theme, code); data changes show in the Markdown itself
 RENDER_INPUTS = ("docs", "code and templates", "mkdocs.yml", "settings", "Python and packages")
 # outputs mkdocs writes on every build, dirty or not: never linked from the last site
 ALWAYS_WRITTEN = ("assets", "pagefind", "404.html", "sitemap.xml", "sitemap.xml.gz")  # pagefind/: the search stage
+EDITION_FOLDERS = tuple(f"{lang}/" for lang in LANGS[1:])  # a second edition's mkdocs writes the same there (site.py)
 
 
 def sync_tree(staging: Path, target: Path) -> int:
@@ -123,7 +125,7 @@ def prepare_dirty(out: Path, tmp: Path, docs: Path, p: Plan) -> int:
     """Hard-link the last site into tmp, without what mkdocs will write; returns how many outputs will be rebuilt."""
     for dirpath, dirnames, filenames in os.walk(out):
         rel = Path(dirpath).relative_to(out)
-        if rel == Path("."):
+        if rel == Path(".") or (rel.parts and rel.as_posix() + "/" in EDITION_FOLDERS):  # each edition's own
             dirnames[:] = [d for d in dirnames if d not in ALWAYS_WRITTEN]
             filenames = [f for f in filenames if f not in ALWAYS_WRITTEN]
         (tmp / rel).mkdir(parents=True, exist_ok=True)

@@ -9,11 +9,11 @@ import re
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from ..i18n import editions
 from ..settings import LICENSE, Settings
 from .derive import Derived
 from .downloads import MEDIA_TYPES, Downloads, long_description
 from .history import DatasetChange, History, Links, Release, commits
-from .pages import region_name
 
 ISSUED = "2020-01-01"  # first publication of the catalogue
 
@@ -138,13 +138,30 @@ def dcat_theme() -> dict:
     return {**concept(f"{EU}data-theme/SOCI", "Population and society"), "skos:inScheme": {"@id": f"{EU}data-theme"}}
 
 
-def dcat_location(rid: str, name: str, settings: Settings) -> dict:
+def dcat_location(rid: str, region: dict, settings: Settings) -> dict:
     """A region, by its page on this site (the portal has no coordinates: no dcat:bbox or dcat:centroid)."""
+    name_zh = region.get("name_zh", rid)
     return {
         "@id": f"{settings.site_url}regions/{rid}/",
         "@type": "dct:Location",
-        "skos:prefLabel": {"@value": name, "@language": "zh"},
+        "skos:prefLabel": langs(name_zh, region["name_en"]) if region.get("name_en") else {"@value": name_zh, "@language": "zh"},
     }
+
+
+def region_of(ds) -> dict:
+    rid = ds.document["region_id"]
+    return next((r for r in ds.package.tables["regions"] if r["region_id"] == rid), {"region_id": rid})
+
+
+def dcat_languages(settings: Settings) -> list[dict]:
+    """The languages of the site's editions (EU language authority): the catalog's and every dataset's pages."""
+    codes = {"zh": "ZHO", "en": "ENG"}
+    return [{"@id": f"{EU}language/{codes[lang]}", "@type": "dct:LinguisticSystem"} for lang in settings.editions]
+
+
+def landing_pages(settings: Settings, path: str) -> list[dict]:
+    """A dataset's page in each edition (Chinese at the root, English under en/)."""
+    return [{"@id": settings.site_url + ed.prefix + path, "@type": "foaf:Document"} for ed in editions(settings.editions)]
 
 
 def dcat_distribution(d: dict, ds_url: str, settings: Settings) -> dict:
@@ -191,12 +208,16 @@ def dcat_dataset(ds, files: list[dict], settings: Settings, modified: str) -> di
             "dcat:endDate": typed(f"{doc['period_end']}-12-31", "xsd:date"),
         },
         "dcat:theme": dcat_theme(),
-        "dct:spatial": dcat_location(doc["region_id"], region_name(ds), settings),
-        "dcat:landingPage": {"@id": url, "@type": "foaf:Document"},
+        "dct:spatial": dcat_location(doc["region_id"], region_of(ds), settings),
+        "dct:language": dcat_languages(settings),
+        "dcat:landingPage": landing_pages(settings, ds.url),
         # the source text is a document, not a catalogued dataset: provenance says where the figures come from
         "dct:provenance": {
             "@type": "dct:ProvenanceStatement",
-            "rdfs:label": f"摘自《{doc['title_zh']}》原文（{doc['source_file']}，SHA-256 {doc['source_sha256']}）",
+            "rdfs:label": langs(
+                f"摘自《{doc['title_zh']}》原文（{doc['source_file']}，SHA-256 {doc['source_sha256']}）",
+                f"From the text of {doc['title_en']} ({doc['source_file']}, SHA-256 {doc['source_sha256']})",
+            ),
         },
         "foaf:page": {"@id": f"{settings.site_url}documents/{doc['doc_id']}/", "@type": "foaf:Document"},
         "dcat:keyword": [{"@value": ds.family.title_zh, "@language": "zh"}, {"@value": ds.family.title_en, "@language": "en"}],
@@ -218,11 +239,11 @@ def dcat(derived: Derived, files: Downloads, settings: Settings, modified: str) 
         "dct:publisher": dcat_publisher(settings),
         "dct:modified": typed(modified, "xsd:date"),
         "dct:issued": typed(ISSUED, "xsd:date"),
-        "dct:language": {"@id": f"{EU}language/ZHO", "@type": "dct:LinguisticSystem"},
+        "dct:language": dcat_languages(settings),
         "dct:license": dcat_license(),
         "foaf:homepage": {"@id": settings.site_url, "@type": "foaf:Document"},
         "dct:spatial": [
-            dcat_location(rid, derived.regions.get(rid, {}).get("name_zh", rid), settings)
+            dcat_location(rid, derived.regions.get(rid, {}), settings)
             for rid in sorted({doc["region_id"] for doc in derived.documents.values()})
         ],
         "dcat:themeTaxonomy": {"@id": f"{EU}data-theme", "@type": "skos:ConceptScheme", "dct:title": "Data theme"},

@@ -6,15 +6,17 @@ The config inherits mkdocs.yml and points it at this build's folders; mkdocs' ow
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 import yaml
 
 from ..errors import DataError, Problem
-from ..i18n import LANGS, Edition, editions
+from ..i18n import HTML_LANG, LANGS, Edition, editions
 from ..settings import Settings
 
 
@@ -89,8 +91,45 @@ def not_the_dirty_warning(record: logging.LogRecord) -> bool:
 def run(settings: Settings, docs_dir: Path, site_dir: Path, epoch: str, dirty: bool = False) -> SiteBuild:
     """`mkdocs build` of each edition of docs_dir into site_dir (the Chinese first: a full build empties the
     folder it builds into, and the English one is inside it); DataError with mkdocs' warnings when one aborts."""
-    configs = [build_edition(settings, docs_dir, site_dir, epoch, dirty, ed) for ed in editions(settings.editions)]
+    eds = editions(settings.editions)
+    configs = [build_edition(settings, docs_dir, site_dir, epoch, dirty, ed) for ed in eds]
+    if len(eds) > 1:
+        write_sitemap(site_dir, settings.site_url, eds, int(epoch))
     return SiteBuild(site_dir, configs[0])
+
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+
+
+def write_sitemap(site_dir: Path, site_url: str, eds: list[Edition], epoch: int) -> None:
+    """One sitemap for both editions (mkdocs writes one per build): every page of each, with an `xhtml:link`
+    alternate per language (hreflang, as search engines read it), replacing the editions' own sitemaps."""
+    from xml.etree import ElementTree as ET
+
+    pages: dict[str, dict[str, str]] = {}  # page path -> lang -> lastmod
+    for ed in eds:
+        path = site_dir / ed.prefix / "sitemap.xml"
+        for url in ET.parse(path).getroot().findall(f"{{{SITEMAP_NS}}}url"):
+            loc = url.findtext(f"{{{SITEMAP_NS}}}loc", "")
+            rel = loc[len(site_url + ed.prefix) :] if loc.startswith(site_url + ed.prefix) else loc
+            pages.setdefault(rel, {})[ed.lang] = url.findtext(f"{{{SITEMAP_NS}}}lastmod", "")
+        if ed.prefix:
+            path.unlink()
+            path.with_name("sitemap.xml.gz").unlink(missing_ok=True)
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<urlset xmlns="{SITEMAP_NS}" xmlns:xhtml="{XHTML_NS}">']
+    for rel, langs in pages.items():
+        for ed in (e for e in eds if e.lang in langs):
+            lines.append(f"  <url><loc>{escape(site_url + ed.prefix + rel)}</loc><lastmod>{langs[ed.lang]}</lastmod>")
+            for other in (e for e in eds if e.lang in langs):
+                href = escape(site_url + other.prefix + rel, quote=True)
+                lines.append(f'    <xhtml:link rel="alternate" hreflang="{HTML_LANG[other.lang]}" href="{href}"/>')
+            lines.append("  </url>")
+    lines.append("</urlset>\n")
+    data = "\n".join(lines).encode()
+    (site_dir / "sitemap.xml").write_bytes(data)
+    with (site_dir / "sitemap.xml.gz").open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=epoch, filename="") as gz:
+        gz.write(data)  # the dates and bytes of a build are reproducible
 
 
 def build_edition(settings: Settings, docs_dir: Path, site_dir: Path, epoch: str, dirty: bool, edition: Edition) -> Path:
