@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import families
 from .errors import DataError, UsageError
+from .i18n import LANGS
 from .settings import Settings
 from .stages import load, validate
 from .tools import coverage
@@ -24,6 +25,15 @@ def add_common(p: argparse.ArgumentParser, out: bool = False) -> None:
     if out:
         p.add_argument("--out", type=Path, help="output folder (default: site/)")
         p.add_argument("--no-cache", action="store_true", help="regenerate every chart and page")
+        p.add_argument("--editions", type=editions_arg, help="languages to build, comma-separated (default: zh,en)")
+
+
+def editions_arg(text: str) -> tuple[str, ...]:
+    """--editions zh or zh,en: known languages, the root edition (zh) first and always built."""
+    langs = tuple(x.strip() for x in text.split(",") if x.strip())
+    if not langs or langs[0] != LANGS[0] or any(x not in LANGS for x in langs) or len(set(langs)) != len(langs):
+        raise argparse.ArgumentTypeError(f"expected {LANGS[0]} first, then any of {', '.join(LANGS[1:])} (e.g. zh or zh,en)")
+    return langs
 
 
 def parser() -> argparse.ArgumentParser:
@@ -81,6 +91,7 @@ def settings_from(args) -> Settings:
         debug=getattr(args, "debug", False) or None,
         cache=False if getattr(args, "no_cache", False) else None,
         deploy=getattr(args, "deploy", False) or None,
+        editions=getattr(args, "editions", None),
     )
 
 
