@@ -27,7 +27,11 @@
     return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate());
   }
   function copy(text, button) {
-    var done = function () { button.textContent = "已复制"; setTimeout(function () { button.textContent = "复制"; }, 2000); };
+    var en = document.documentElement.lang === "en", label = button.textContent;  // the English edition's pages
+    var done = function () {
+      button.textContent = en ? "Copied" : "已复制";
+      setTimeout(function () { button.textContent = label; }, 2000);
+    };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
     } else { fallback(text); done(); }
