@@ -319,7 +319,7 @@ def exit_charts(ds: Dataset, ed: Edition = ZH) -> list[Chart]:
 def exit_chart(ds: Dataset, status: str, records: list[dict], shown: list[dict], ed: Edition = ZH) -> Chart:
     frame = pd.DataFrame(records)
     year, counted, number = frame.columns[:3]
-    objects = list(dict.fromkeys(frame[counted]))
+    objects = list(dict.fromkeys(frame[counted]))  # counties to persons; English panels keep this order
     if ed.en:
         label = LABELS_EN["status"][status]
         title = titled(ds, shown, f"Exits from poverty by year ({label})", ed)
@@ -339,7 +339,7 @@ def exit_chart(ds: Dataset, status: str, records: list[dict], shown: list[dict],
         )  # fmt: skip
         return (
             bars.properties(width=FACET_WIDTH, height=110)
-            .facet(facet=alt.Facet(f"{counted}:N", title=None), columns=2)
+            .facet(facet=alt.Facet(f"{counted}:N", title=None, **({"sort": objects} if ed.en else {})), columns=2)
             .resolve_scale(y="independent")
         )
 
