@@ -684,12 +684,13 @@ def test_page_types_for_readers(browser, site_url, kind, view):
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [360, 390])
 def test_charts_legible_on_a_phone(browser, site_url, width):
-    """Chart text is at least 11 px as displayed: the smallest font size in the SVG times the image's scale."""
+    """Chart text is at least 11 px as displayed: the smallest font size in the SVG times the image's scale,
+    in both editions (English charts are drawn separately, with their own labels)."""
     ctx = phone_or_desktop(browser, {"width": width, "height": 800})
     try:
         page = ctx.new_page()
         small = []
-        for path in (DATASET_PAGE, REGION_PAGE, "compare/"):
+        for path in (DATASET_PAGE, REGION_PAGE, "compare/", f"en/{DATASET_PAGE}", f"en/{REGION_PAGE}", "en/compare/"):
             page.goto(site_url + path, wait_until="load")
             imgs = page.locator("figure.portal-chart img")
             for i in range(imgs.count()):

@@ -143,6 +143,28 @@ def test_chart_pages_show_svg_charts_with_downloads(built_site, ds_id):
         assert png.startswith(b"\x89PNG")
 
 
+HAN = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+@pytest.mark.parametrize("path", [f"datasets/{d}" for d in CHARTABLE] + ["compare"])
+def test_english_charts_are_drawn_in_english(built_site, path):
+    """The English edition's charts are renderings of their own: no Chinese inside the image (title, axes,
+    legend, source, credit), in the chart's CSV or in the names its downloads are saved under, no label
+    cut short, and none of them is the Chinese page's image."""
+    en, zh = page(built_site, f"en/{path}"), page(built_site, path)
+    svgs = [i["src"] for i in en.imgs if i.get("src", "").endswith(".svg")]
+    assert svgs and not {Path(s).name for s in svgs} & {Path(i.get("src", "")).name for i in zh.imgs}
+    for src in svgs:
+        target = (built_site / "en" / path / src).resolve()
+        texts = re.sub(r"<[^>]+>", " ", " ".join(re.findall(r"<text\b.*?</text>", target.read_text(encoding="utf-8"), re.S)))
+        assert not HAN.search(texts), (src, HAN.findall(texts)[:5])
+        assert "…" not in texts, f"{src}: a label is cut short"
+        assert "Source" in texts and "CC-BY-4.0" in texts, src
+        assert not HAN.search(target.with_suffix(".csv").read_text(encoding="utf-8-sig")), src
+    names = [a["download"] for a in en.links if "/charts/" in a.get("href", "") and a.get("download")]
+    assert names and not [n for n in names if HAN.search(n)]
+
+
 def test_api_and_data_json_list_every_dataset(built_site):
     api = json.loads((built_site / "api" / "datasets.json").read_text(encoding="utf-8"))
     assert {d["id"] for d in api["datasets"]} == set(DATASETS)
