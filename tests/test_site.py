@@ -193,16 +193,22 @@ def test_api_and_data_json_list_every_dataset(built_site):
 
 
 def test_pagefind_indexes_each_content_page_once(built_site):
-    """Pagefind indexes the article of every page but the search page and the 404 page, in one Chinese
-    index, with the filters 类别, 层级 and 文件; Material's whole-site index is gone."""
+    """Pagefind indexes the article of every page but the search page and the 404 page, one index per edition
+    (<html lang>: zh at the root, en under en/), with three filters (类别, 层级, 文件 and their English);
+    Material's whole-site index is gone."""
     entry = json.loads((built_site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
     bodies = [p for p in built_site.rglob("*.html") if "data-pagefind-body" in p.read_text(encoding="utf-8")]
-    assert list(entry["languages"]) == ["zh"]
-    assert entry["languages"]["zh"]["page_count"] == len(bodies)
-    assert not {"404.html", "search/index.html"} & {p.relative_to(built_site).as_posix() for p in bodies}
+    rel = [p.relative_to(built_site).as_posix() for p in bodies]
+    english = [p for p, r in zip(bodies, rel, strict=True) if r.startswith("en/")]
+    assert set(entry["languages"]) == {"zh", "en"}
+    assert entry["languages"]["zh"]["page_count"] == len(bodies) - len(english)
+    assert entry["languages"]["en"]["page_count"] == len(english) == len(bodies) - len(english)
+    assert not {"404.html", "search/index.html", "en/404.html", "en/search/index.html"} & set(rel)
     assert not (built_site / "search" / "search_index.json").exists()
-    pages = "".join(p.read_text(encoding="utf-8") for p in bodies)
-    assert {f for f in re.findall(r'data-pagefind-filter="([^:"]+):', pages)} == {"类别", "层级", "文件"}
+    for pages, names in ((set(bodies) - set(english), {"类别", "层级", "文件"}), (english, None)):
+        text = "".join(p.read_text(encoding="utf-8") for p in pages)
+        found = set(re.findall(r'data-pagefind-filter="([^:"]+):', text))
+        assert found == names if names else (len(found) == 3 and not re.search(r"[\u4e00-\u9fff]", "".join(found))), found
 
 
 def test_every_page_kind_is_built(built_site):
