@@ -252,8 +252,11 @@ class BasisCheck(PortalCheck, type="basis"):
 class ErratumAwareCheck(PortalCheck):
     """A consistency check whose failures are accepted only when recorded in errata.yaml."""
 
-    def judge(self, row, computed: Decimal, printed: Decimal, tolerance: Decimal, describe: str, describe_zh: str):
-        """Record the outcome for the quality page; an error unless it passes or an erratum explains it."""
+    def judge(
+        self, row, computed: Decimal, printed: Decimal, tolerance: Decimal, describe: str, describe_zh: str, describe_en: str
+    ):
+        """Record the outcome for the quality page; an error unless it passes or an erratum explains it. `describe`
+        words the error messages; `describe_zh` and `describe_en` are what the quality page shows in each edition."""
         fid = row["figure_id"]
         ok = abs(computed - printed) <= tolerance
         erratum = self.ctx.errata.get((self.type, fid))
@@ -268,6 +271,7 @@ class ErratumAwareCheck(PortalCheck):
                 "unit": row["unit"],
                 "describe": describe,
                 "describe_zh": describe_zh,  # what the quality page shows
+                "describe_en": describe_en,
             }
         )
         note = self.verdict(row, erratum, ok, computed, tolerance, describe) if erratum is not None or not ok else ""
@@ -308,7 +312,10 @@ class PartOfTotalCheck(ErratumAwareCheck, type="part-of-total"):
             if not parts or total is None or any(v is None for v in values):
                 continue  # no parts, or a conversion that value-conversion reports
             tolerance = max(half_unit(r) for r in parts + [row])
-            yield from self.judge(row, sum(values), total, tolerance, f"sum of {len(parts)} parts", f"{len(parts)}项分项之和")
+            n = len(parts)
+            yield from self.judge(
+                row, sum(values), total, tolerance, f"sum of {n} parts", f"{n}项分项之和", f"Sum of its {n} parts"
+            )
 
 
 class RestatesCheck(ErratumAwareCheck, type="restates"):
@@ -327,7 +334,13 @@ class RestatesCheck(ErratumAwareCheck, type="restates"):
         if mine is not None and theirs is not None:
             tolerance = max(half_unit(row), half_unit(target))
             yield from self.judge(
-                {**row, "_n": row.row_number}, theirs, mine, tolerance, f"restatement of {ref}", f"重复表述{ref}的数"
+                {**row, "_n": row.row_number},
+                theirs,
+                mine,
+                tolerance,
+                f"restatement of {ref}",
+                f"重复表述{ref}的数",
+                f"Restates {ref}",
             )
 
     def problem(self, row, ref: str) -> tuple[str, str]:
@@ -360,7 +373,13 @@ class RatioCheck(ErratumAwareCheck, type="ratio"):
         computed = Decimal(100) * num / den if row["unit"] == "%" else num / den
         row = {**row, "_n": row.row_number}
         yield from self.judge(
-            row, computed, share, half_unit(row) + Decimal("1e-9"), f"{ids[0]} / {ids[1]}", f"{ids[0]}除以{ids[1]}"
+            row,
+            computed,
+            share,
+            half_unit(row) + Decimal("1e-9"),
+            f"{ids[0]} / {ids[1]}",
+            f"{ids[0]}除以{ids[1]}",
+            f"{ids[0]} divided by {ids[1]}",
         )
 
 
