@@ -3,7 +3,8 @@
 A release is one commit that changed the datasets folder, on the first-parent line of the git repository
 holding it (a merged branch is one release, and each release starts where the one before ended). Each is
 compared with its first parent by the reading and comparing code of tools/diff.py. The changelog page,
-the home page's 最近更新 and the Atom feed are written from the result, never from commit messages.
+the home page's 最近更新 and the Atom feed are written from the result, never from commit messages; the
+English changelog from the same result, by the same methods with lang="en" (the feed stays Chinese).
 Commits never change, so each release is cached under settings.work by its commit sha.
 """
 
@@ -15,15 +16,25 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from markupsafe import Markup, escape
+
 from .. import families
 from ..errors import UsageError
+from ..i18n import zh_span
 from ..settings import Settings
 from ..tools import diff
+from ..units import unit_en
 
 VALUE_FIELDS = ("value", "unit", "value_as_printed")  # a change to one of these is a correction
 TABLES_ZH = {**{f.name: f"{f.title_zh}表" for f in families.REFERENCE}, "errata": "原文勘误"}
+TABLES_EN = {**{f.name: f"{f.title_en} table" for f in families.REFERENCE}, "errata": "Errata"}
 CACHE_VERSION = "history-v1"
 SAFE_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def count_en(n: int, noun: str, plural: str = "") -> str:
+    """`3 figures`, `1 figure`: a count with its noun, for the English edition."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 # --- what a release changed ----------------------------------------------------------------------------------
@@ -38,17 +49,25 @@ class Figure:
     value: str
     unit: str
     value_as_printed: str
+    indicator_en: str = ""
 
     @classmethod
     def of(cls, row: dict) -> Figure:
-        return cls(*(row.get(k, "") for k in ("figure_id", "indicator_zh", *VALUE_FIELDS)))
+        return cls(*(row.get(k, "") for k in ("figure_id", "indicator_zh", *VALUE_FIELDS, "indicator_en")))
 
-    def shown(self) -> str:
-        """The value in its unit, and the text as printed where that says more."""
-        text = f"{self.value} {self.unit}".strip() or "（空）"
-        if self.value_as_printed and self.value_as_printed != f"{self.value}{self.unit}":
-            text += f"（原文“{self.value_as_printed}”）"
-        return text
+    def shown(self, lang: str = "zh") -> str | Markup:
+        """The value in its unit, and the text as printed where that says more. In English (Markup) the unit is
+        in English and the print a marked Chinese quote; a unit without English stays Chinese, marked."""
+        printed = self.value_as_printed if self.value_as_printed != f"{self.value}{self.unit}" else ""
+        if lang != "en":
+            text = f"{self.value} {self.unit}".strip() or "（空）"
+            return text + (f"（原文“{printed}”）" if printed else "")
+        unit = unit_en(self.unit)
+        unit = zh_span(self.unit) if unit is None else escape(unit)
+        # "5 10k yuan" would read as one number: a unit that starts with a digit multiplies
+        text = Markup("{} × {}" if unit[:1].isdigit() else "{} {}").format(self.value, unit) if unit else escape(self.value)
+        text = Markup(" ".join(text.split())) or Markup("(empty)")
+        return text + (Markup(" (printed {})").format(zh_span(" ".join(printed.split()), "printed")) if printed else "")
 
 
 @dataclass
@@ -72,6 +91,8 @@ class DatasetChange:
     removed: list[Figure] = field(default_factory=list)
     revised: int = 0  # figures whose other fields (lines, labels, notes ...) changed
     revised_fields: list[str] = field(default_factory=list)
+    title_en: str = ""
+    region_en: str = ""
 
     @property
     def short_zh(self) -> str:
@@ -89,21 +110,32 @@ class DatasetChange:
 
     def summary_zh(self, field_titles: dict[str, str] | None = None) -> str:
         """What changed, in one Chinese phrase: 更正 2 个数字、新增 1 个 ……"""
+        return self.summary("zh", field_titles)
+
+    def summary(self, lang: str = "zh", field_titles: dict[str, str] | None = None) -> str:
+        """What changed, in one phrase of the edition's language (field_titles: the schemas' titles in it)."""
+        en = lang == "en"
         if self.status == "new":
-            return f"新发布，共 {len(self.added):,} 个数字"
+            return f"Newly published, {count_en(len(self.added), 'figure')}" if en else f"新发布，共 {len(self.added):,} 个数字"
         if self.status == "removed":
-            return f"不再发布（原有 {len(self.removed):,} 个数字）"
-        parts = [
-            f"{verb} {n:,} 个"
-            for verb, n in (("更正", len(self.corrected)), ("新增", len(self.added)), ("删除", len(self.removed)))
-            if n
-        ]
-        text = ("、".join(parts) + "数字") if parts else ""
+            n = len(self.removed)
+            return f"No longer published (it had {count_en(n, 'figure')})" if en else f"不再发布（原有 {n:,} 个数字）"
+        counts = [(n, zh, e) for n, zh, e in ((len(self.corrected), "更正", "corrected"), (len(self.added), "新增", "added"),
+                                              (len(self.removed), "删除", "removed")) if n]  # fmt: skip
+        if en:  # 3 figures corrected, 1 added
+            text = ", ".join(f"{count_en(n, 'figure') if i == 0 else f'{n:,}'} {e}" for i, (n, _, e) in enumerate(counts))
+        else:
+            text = ("、".join(f"{zh} {n:,} 个" for n, zh, _ in counts) + "数字") if counts else ""
         if self.revised:
-            # field names are English: only those the current schemas give a Chinese title are named
+            # field names are English: only those the current schemas give a title are named
             titles = [field_titles[f] for f in self.revised_fields if f in (field_titles or {})]
-            which = f"（{'、'.join(titles)}）" if titles else ""
-            text += ("；另有" if text else "") + f" {self.revised:,} 个数字修订了其他信息{which}"
+            if en:
+                which = f" ({', '.join(titles)})" if titles else ""
+                more = f"other fields of {count_en(self.revised, 'figure')} revised{which}"
+                text = f"{text}; {more}" if text else more[0].upper() + more[1:]
+            else:
+                which = f"（{'、'.join(titles)}）" if titles else ""
+                text += ("；另有" if text else "") + f" {self.revised:,} 个数字修订了其他信息{which}"
         return text.strip()
 
 
@@ -117,10 +149,20 @@ class TableChange:
     added: int
     removed: int
     changed: int
+    doc_title_en: str = ""
 
     def summary_zh(self) -> str:
-        parts = [f"{verb} {n:,} 条" for verb, n in (("新增", self.added), ("修改", self.changed), ("删除", self.removed)) if n]
-        return TABLES_ZH.get(self.table, self.table) + "、".join(parts)
+        return self.summary("zh")
+
+    def summary(self, lang: str = "zh") -> str:
+        """`来源文件表修改 1 条`, `Documents table: 1 row changed`."""
+        counts = [(n, zh, en) for n, zh, en in ((self.added, "新增", "added"), (self.changed, "修改", "changed"),
+                                                (self.removed, "删除", "removed")) if n]  # fmt: skip
+        if lang == "en":
+            noun = ("entry", "entries") if self.table == "errata" else ("row",)
+            parts = [f"{count_en(n, *noun) if i == 0 else f'{n:,}'} {en}" for i, (n, _, en) in enumerate(counts)]
+            return f"{TABLES_EN.get(self.table, self.table)}: {', '.join(parts)}"
+        return TABLES_ZH.get(self.table, self.table) + "、".join(f"{zh} {n:,} 条" for n, zh, _ in counts)
 
 
 @dataclass
@@ -154,23 +196,34 @@ class Release:
 
     def summary_zh(self) -> str:
         """The release's totals in one plain Chinese sentence."""
+        return self.summary("zh")
+
+    def summary(self, lang: str = "zh") -> str:
+        """The release's totals in one plain sentence of the edition's language."""
+        en = lang == "en"
+        n_sets, added = len(self.datasets), self.total("added")
         if self.first:
-            return f"首次发布：{len(self.datasets):,} 个数据集，共 {self.total('added'):,} 个数字。"
+            if en:
+                return f"First release: {count_en(n_sets, 'dataset')}, {count_en(added, 'figure')} in all."
+            return f"首次发布：{n_sets:,} 个数据集，共 {added:,} 个数字。"
         if not self.datasets and not self.tables:
-            return "本次更新没有改动已发布的数字和表格。"
-        parts = [
-            f"{verb} {n:,} 个数字"
-            for verb, n in (("新增", self.total("added")), ("更正", self.total("corrected")), ("删除", self.total("removed")))
-            if n
-        ]
+            return "This update changed no published figure or table." if en else "本次更新没有改动已发布的数字和表格。"
+        counts = [(n, zh, e) for n, zh, e in ((added, "新增", "added"), (self.total("corrected"), "更正", "corrected"),
+                                              (self.total("removed"), "删除", "removed")) if n]  # fmt: skip
+        parts = [f"{count_en(n, 'figure')} {e}" if en else f"{zh} {n:,} 个数字" for n, zh, e in counts]
         revised = sum(c.revised for c in self.datasets)
         if revised:
-            parts.append(f"修订 {revised:,} 个数字的其他信息")
+            parts.append(f"other fields of {count_en(revised, 'figure')} revised" if en else f"修订 {revised:,} 个数字的其他信息")
         new = sum(c.status == "new" for c in self.datasets)
-        text = f"本次更新涉及 {len(self.datasets):,} 个数据集：{'、'.join(parts)}" if self.datasets else "本次更新没有改动数字"
+        docs = len({t.doc_id for t in self.tables})
+        if en:
+            text = f"This update touches {count_en(n_sets, 'dataset')}: {', '.join(parts)}" if n_sets else "No figure changed"
+            text += f" ({new:,} of the datasets newly published)" if new else ""
+            text += f"; regions, plans or other tables, or errata, changed in {count_en(docs, 'document')}" if docs else ""
+            return text + "."
+        text = f"本次更新涉及 {n_sets:,} 个数据集：{'、'.join(parts)}" if n_sets else "本次更新没有改动数字"
         text += f"，其中 {new:,} 个数据集为新发布" if new else ""
-        if self.tables:
-            text += f"；另有 {len({t.doc_id for t in self.tables}):,} 份文件的地区、规划等表格或勘误有修改"
+        text += f"；另有 {docs:,} 份文件的地区、规划等表格或勘误有修改" if docs else ""
         return text + "。"
 
     def headline_zh(self, most: int = 3) -> str:
@@ -230,14 +283,15 @@ class History:
 # --- comparing two sides ---------------------------------------------------------------------------------------
 
 
-def describe(side: diff.Side | None) -> tuple[str, str]:
-    """(document title, region name) of a package as stored on one side."""
+def describe(side: diff.Side | None) -> tuple[str, str, str, str]:
+    """(document title, region name, the title in English, the name in English) of a package on one side."""
     if side is None:
-        return "", ""
+        return "", "", "", ""
     docs = table(side, "documents")[1]
     doc = docs[0] if docs else {}
     region = next((r for r in table(side, "regions")[1] if r.get("region_id") == doc.get("region_id")), {})
-    return doc.get("title_zh", ""), region.get("name_zh", "") or doc.get("region_id", "")
+    rid = doc.get("region_id", "")
+    return doc.get("title_zh", ""), region.get("name_zh", "") or rid, doc.get("title_en", ""), region.get("name_en", "") or rid
 
 
 def table(side: diff.Side | None, name: str) -> tuple[list[str], list[dict]]:
@@ -251,9 +305,10 @@ def dataset_change(pkg_id: str, family: families.Family, old: diff.Side | None, 
     if not (td.added or td.removed or td.changed):
         return None
     status = "new" if not before[1] else "removed" if not after[1] else "changed"
-    title, region = describe(new if after[1] else old)
+    title, region, title_en, region_en = describe(new if after[1] else old)
     title = f"{title or pkg_id} · {family.title_zh}"
     change = DatasetChange(family.dataset_id(pkg_id), pkg_id, family.name, title, region, status)
+    change.title_en, change.region_en = f"{title_en or pkg_id} — {family.title_en}", region_en  # as derive's Dataset
     change.added = [Figure.of(r) for r in td.added]
     change.removed = [Figure.of(r) for r in td.removed]
     revised_fields: set[str] = set()
@@ -268,15 +323,16 @@ def dataset_change(pkg_id: str, family: families.Family, old: diff.Side | None, 
 
 
 def table_changes(pkg_id: str, old: diff.Side | None, new: diff.Side | None) -> list[TableChange]:
-    title = describe(new or old)[0] or pkg_id
+    title, _, title_en, _ = describe(new or old)
+    title, title_en = title or pkg_id, title_en or pkg_id
     out = []
     for fam in families.REFERENCE:
         td = diff.diff_table(fam.name, table(old, fam.name), table(new, fam.name))
         if td.added or td.removed or td.changed:
-            out.append(TableChange(pkg_id, title, fam.name, len(td.added), len(td.removed), len(td.changed)))
+            out.append(TableChange(pkg_id, title, fam.name, len(td.added), len(td.removed), len(td.changed), title_en))
     added, removed, changed = diff.diff_list(old.errata if old else [], new.errata if new else [], "id")
     if added or removed or changed:
-        out.append(TableChange(pkg_id, title, "errata", len(added), len(removed), len(changed)))
+        out.append(TableChange(pkg_id, title, "errata", len(added), len(removed), len(changed), title_en))
     return out
 
 
@@ -391,9 +447,16 @@ class Links:
     datasets: dict[str, str]  # dataset id -> current Chinese title
     documents: dict[str, str]  # doc_id -> current Chinese title
     figures: set[tuple[str, str]]  # (doc_id, figure_id)
+    datasets_en: dict[str, str] = field(default_factory=dict)  # the same titles in English
+    documents_en: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, derived) -> Links:
         figures = {(pkg.id, row["figure_id"]) for pkg in derived.packages for _, row in pkg.figures()}
-        documents = {doc_id: doc["title_zh"] for doc_id, doc in derived.documents.items()}
-        return cls({ds.id: ds.title_zh for ds in derived.datasets}, documents, figures)
+        return cls(
+            {ds.id: ds.title_zh for ds in derived.datasets},
+            {doc_id: doc["title_zh"] for doc_id, doc in derived.documents.items()},
+            figures,
+            {ds.id: ds.title_en for ds in derived.datasets},
+            {doc_id: doc["title_en"] for doc_id, doc in derived.documents.items()},
+        )
