@@ -9,6 +9,7 @@ English edition are `name()`: the English, then the Chinese in parentheses the f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from .errors import DataError, Problem
 CATALOG = Path(__file__).resolve().parent / "templates" / "en"
 LANGS = ("zh", "en")  # the first is the site's root edition
 HTML_LANG = {"zh": "zh-CN", "en": "en"}  # what marks Chinese inside an English page (lang attribute)
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")  # as tests/english.py
 
 
 @cache
@@ -113,6 +115,17 @@ class Edition:
         """The value as printed in the source: itself in Chinese, a marked quote in English."""
         text = row.get("value_as_printed") or ""
         return zh_span(text, "printed") if self.en and text else escape(text)
+
+    def marked(self, text, cls: str = "quote"):
+        """A text of the data that may hold Chinese (an erratum's English naming 表4-2, a value in the source's
+        notation): as it is in Chinese; in English each word with Chinese in it marked, class cls (quote: source
+        text; printed: a value written as the source prints it), the rest escaped."""
+        if isinstance(text, Markup):  # marked already (pick's Chinese where the English is missing)
+            return text
+        text = "" if text is None else str(text)
+        if not self.en or not HAN.search(text):
+            return text
+        return Markup("").join(zh_span(w, cls) if HAN.search(w) else escape(w) for w in re.split(r"(\S+)", text))
 
 
 def zh_span(text, cls: str = "") -> Markup:

@@ -43,6 +43,8 @@ def cell(value) -> Markup:
     """Text for an HTML table cell inside Markdown: escaped, newlines as <br>, never a blank line."""
     if value is None:
         return Markup("")
+    if isinstance(value, Markup):  # escaped already: a name, or Chinese marked in an English page
+        return value
     if isinstance(value, bool):
         return Markup("是" if value else "否")
     lines = [html.escape(x) for x in str(value).splitlines() if x.strip()]
@@ -283,7 +285,8 @@ def run(
     w.page("compare.md", "compare.md.j2", None, charts=charts.compare, **common)
     w.page("quality.md", "quality.md.j2", None, counts=derived.counts, **common)
     w.page("downloads.md", "downloads.md.j2", None, **common)
-    titles = {f["name"]: f["title"] for schema in schemas.values() for f in schema["fields"] if f.get("title")}
+    key = "title_en" if edition.en else "title"  # the changelog names revised fields in the edition's language
+    titles = {f["name"]: f[key] for schema in schemas.values() for f in schema["fields"] if f.get(key)}
     w.page("changelog.md", "changelog.md.j2", None, links=Links.of(derived), field_titles=titles, **common)
     return w.written
 
