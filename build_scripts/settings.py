@@ -61,6 +61,14 @@ class Settings:
         ),
         metadata={"help": "Update policy in Chinese, shown on the about page."},
     )
+    update_policy_en: str = field(
+        default=(
+            "The site is updated whenever the data of a plan document are added or corrected; every change is listed "
+            "in the changelog. If you find an error, please open an issue in the project repository: it is corrected "
+            "once verified."
+        ),
+        metadata={"help": "Update policy in English, shown on the English about page."},
+    )
     deploy: bool = field(
         default=False,
         metadata={"help": "A build to publish: refuse a placeholder site_url (example.org, localhost …) at once (--deploy)."},
