@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from markupsafe import Markup, escape
@@ -27,9 +28,17 @@ from ..units import unit_en
 
 VALUE_FIELDS = ("value", "unit", "value_as_printed")  # a change to one of these is a correction
 TABLES_ZH = {**{f.name: f"{f.title_zh}表" for f in families.REFERENCE}, "errata": "原文勘误"}
-TABLES_EN = {**{f.name: f"{f.title_en} table" for f in families.REFERENCE}, "errata": "Errata"}
+TABLES_EN = {**{f.name: f"{f.title_en.lower()} table" for f in families.REFERENCE}, "errata": "errata"}
 CACHE_VERSION = "history-v1"
 SAFE_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def grouped(value: str) -> str:
+    """A number as English readers group it (80000 → 80,000); anything else as it is."""
+    try:
+        return f"{Decimal(value):,}" if value.strip() else value
+    except (InvalidOperation, ValueError):
+        return value
 
 
 def count_en(n: int, noun: str, plural: str = "") -> str:
@@ -62,10 +71,14 @@ class Figure:
         if lang != "en":
             text = f"{self.value} {self.unit}".strip() or "（空）"
             return text + (f"（原文“{printed}”）" if printed else "")
-        unit = unit_en(self.unit)
+        value, unit = grouped(self.value), unit_en(self.unit)
+        if unit and value == "1" and not unit[0].isdigit():  # 1 person, 1 household per village
+            head, sep, per = unit.partition(" per ")
+            unit = re.sub(r"ies$", "y", head) if head.endswith("ies") else re.sub(r"(?<=[a-z])s$", "", head)
+            unit += sep + per
         unit = zh_span(self.unit) if unit is None else escape(unit)
         # "5 10k yuan" would read as one number: a unit that starts with a digit multiplies
-        text = Markup("{} × {}" if unit[:1].isdigit() else "{} {}").format(self.value, unit) if unit else escape(self.value)
+        text = Markup("{} × {}" if unit[:1].isdigit() else "{} {}").format(value, unit) if unit else escape(value)
         text = Markup(" ".join(text.split())) or Markup("(empty)")
         return text + (Markup(" (printed {})").format(zh_span(" ".join(printed.split()), "printed")) if printed else "")
 
@@ -158,10 +171,10 @@ class TableChange:
         """`来源文件表修改 1 条`, `Documents table: 1 row changed`."""
         counts = [(n, zh, en) for n, zh, en in ((self.added, "新增", "added"), (self.changed, "修改", "changed"),
                                                 (self.removed, "删除", "removed")) if n]  # fmt: skip
-        if lang == "en":
+        if lang == "en":  # 1 row changed (documents table)
             noun = ("entry", "entries") if self.table == "errata" else ("row",)
             parts = [f"{count_en(n, *noun) if i == 0 else f'{n:,}'} {en}" for i, (n, _, en) in enumerate(counts)]
-            return f"{TABLES_EN.get(self.table, self.table)}: {', '.join(parts)}"
+            return f"{', '.join(parts)} ({TABLES_EN.get(self.table, self.table)})"
         return TABLES_ZH.get(self.table, self.table) + "、".join(f"{zh} {n:,} 条" for n, zh, _ in counts)
 
 
@@ -219,7 +232,9 @@ class Release:
         if en:
             text = f"This update touches {count_en(n_sets, 'dataset')}: {', '.join(parts)}" if n_sets else "No figure changed"
             text += f" ({new:,} of the datasets newly published)" if new else ""
-            text += f"; regions, plans or other tables, or errata, changed in {count_en(docs, 'document')}" if docs else ""
+            text += (
+                f"; other tables (documents, regions, plans) or errata changed in {count_en(docs, 'document')}" if docs else ""
+            )
             return text + "."
         text = f"本次更新涉及 {n_sets:,} 个数据集：{'、'.join(parts)}" if n_sets else "本次更新没有改动数字"
         text += f"，其中 {new:,} 个数据集为新发布" if new else ""
