@@ -270,7 +270,7 @@ def test_outside_a_git_checkout_there_is_no_release_and_the_page_says_so(tmp_pat
     text = (
         pages.env()
         .get_template("changelog.md.j2")
-        .render(base="../", history=found, links=history.Links({}, {}, set()), field_titles={})
+        .render(base="../", root="../", history=found, links=history.Links({}, {}, set()), field_titles={})
     )
     assert "暂无记录" in text
 
