@@ -33,20 +33,25 @@ MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
 
 
 def md(value) -> Markup:
-    """Text for a Markdown context: HTML-escaped, Markdown syntax backslash-escaped, one line."""
+    """Text for a Markdown context: HTML-escaped, Markdown syntax backslash-escaped, one line. Markup (a name
+    with its Chinese marked) keeps its tags: only the text between them is escaped for Markdown."""
+    if isinstance(value, Markup):
+        parts = re.split(r"(<[^>]*>)", " ".join(str(value).split()))
+        return Markup("".join(p if p.startswith("<") else md(html.unescape(p)) for p in parts))
     text = " ".join(str("" if value is None else value).split())
     # quote=False: Markdown text, never an attribute; an entity there would show as "&#x27;" in the page title
     return Markup(MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)).replace("\\&", "&"))
 
 
-def cell(value) -> Markup:
-    """Text for an HTML table cell inside Markdown: escaped, newlines as <br>, never a blank line."""
+def cell(value, lang: str = "zh") -> Markup:
+    """Text for an HTML table cell inside Markdown: escaped, newlines as <br>, never a blank line; a yes/no in
+    the edition's language; Markup (a marked Chinese name or quote) as it is."""
     if value is None:
         return Markup("")
-    if isinstance(value, Markup):  # escaped already: a name, or Chinese marked in an English page
-        return value
     if isinstance(value, bool):
-        return Markup("是" if value else "否")
+        return Markup(families.label("", value, lang))
+    if isinstance(value, Markup):
+        return Markup(" ".join(value.split("\n")))
     lines = [html.escape(x) for x in str(value).splitlines() if x.strip()]
     return Markup("<br>".join(lines))
 
@@ -86,7 +91,7 @@ def env(edition: Edition | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    e.filters.update(md=md, cell=cell, num=num, yi=yi, money_en=money_en, tojson_ld=jsonld)
+    e.filters.update(md=md, cell=lambda v: cell(v, edition.lang), num=num, yi=yi, money_en=money_en, tojson_ld=jsonld)
     e.globals.update(
         LABELS=LABELS,
         label=edition.label,
