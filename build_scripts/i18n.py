@@ -9,6 +9,7 @@ English edition are `name()`: the English, then the Chinese in parentheses the f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from .errors import DataError, Problem
 CATALOG = Path(__file__).resolve().parent / "templates" / "en"
 LANGS = ("zh", "en")  # the first is the site's root edition
 HTML_LANG = {"zh": "zh-CN", "en": "en"}  # what marks Chinese inside an English page (lang attribute)
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")  # ideographs, CJK punctuation
 
 
 @cache
@@ -63,6 +65,8 @@ class Edition:
                 raise DataError(
                     [Problem("build_scripts/templates/en/", None, "-", f"no English for {zh!r}: add it to a catalog file")]
                 )
+        if any(isinstance(v, Markup) for v in values.values()):  # a name with its marked Chinese: stays HTML
+            return Markup(escape(text)).format(**values)
         return text.format(**values) if values else text
 
     def pick(self, obj, name: str, default: str = ""):
@@ -71,8 +75,19 @@ class Edition:
             key = f"{name}_{lang}"
             value = obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
             if value not in (None, ""):
-                return value if lang == self.lang else zh_span(value)
+                return self.marked(value) if lang == self.lang else zh_span(value)
         return default
+
+    def marked(self, text):
+        """English data text that quotes a Chinese term ("villages without collective income (空壳村)"): the term
+        marked as a quote; any other text as it is."""
+        if not self.en or not isinstance(text, str) or isinstance(text, Markup) or not HAN.search(text):
+            return text
+        out, at = Markup(), 0
+        for m in HAN.finditer(text):
+            out += escape(text[at : m.start()]) + zh_span(m.group(), "quote")
+            at = m.end()
+        return out + escape(text[at:])
 
     def name(self, zh: str, en: str | None) -> Markup:
         """A place or document name: English (Chinese) the first time a page gives it, then the English alone."""
@@ -109,10 +124,14 @@ class Edition:
         text = unit_en(unit)
         return zh_span(unit) if text is None else text
 
-    def printed(self, row: dict) -> Markup:
-        """The value as printed in the source: itself in Chinese, a marked quote in English."""
+    def quote(self, text):
+        """Source text (a section heading, a list of names as printed): itself in Chinese, a marked quote in English."""
+        return zh_span(text, "quote") if self.en and text else text or ""
+
+    def printed(self, row: dict):
+        """The value as printed in the source: itself in Chinese (escaped where it is shown), a marked quote in English."""
         text = row.get("value_as_printed") or ""
-        return zh_span(text, "printed") if self.en and text else escape(text)
+        return zh_span(text, "printed") if self.en and text else text
 
 
 def zh_span(text, cls: str = "") -> Markup:
