@@ -75,7 +75,7 @@ class Edition:
             key = f"{name}_{lang}"
             value = obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
             if value not in (None, ""):
-                return self.marked(value) if lang == self.lang else zh_span(value)
+                return value if lang == self.lang else zh_span(value)
         return default
 
     def marked(self, text):
@@ -112,7 +112,7 @@ class Edition:
     def cell(self, row: dict, column: str):
         """A row's cell in this edition: a `_zh` column shows its `_en` twin in English, a code its label."""
         if self.en and column.endswith("_zh"):
-            return self.pick(row, column[:-3])
+            return self.marked(self.pick(row, column[:-3]))
         return self.label(column, row.get(column))
 
     def unit(self, unit: str):

@@ -171,16 +171,25 @@ def test_api_and_data_json_list_every_dataset(built_site):
 
 
 def test_pagefind_indexes_each_content_page_once(built_site):
-    """Pagefind indexes the article of every page but the search page and the 404 page, in one Chinese
-    index, with the filters 类别, 层级 and 文件; Material's whole-site index is gone."""
+    """Pagefind indexes the article of every page but the search page and the 404 page, one index per
+    edition (Chinese at the root, English under en/), with the filters 类别, 层级 and 文件 (Category, Level
+    and Document in English); Material's whole-site index is gone."""
     entry = json.loads((built_site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
     bodies = [p for p in built_site.rglob("*.html") if "data-pagefind-body" in p.read_text(encoding="utf-8")]
-    assert list(entry["languages"]) == ["zh"]
-    assert entry["languages"]["zh"]["page_count"] == len(bodies)
-    assert not {"404.html", "search/index.html"} & {p.relative_to(built_site).as_posix() for p in bodies}
+    by_lang = {"zh": [p for p in bodies if p.relative_to(built_site).parts[0] != "en"]}
+    by_lang["en"] = [p for p in bodies if p not in by_lang["zh"]]
+    assert sorted(entry["languages"]) == ["en", "zh"]
+    for lang, pages in by_lang.items():
+        assert entry["languages"][lang]["page_count"] == len(pages), lang
+    assert not {"404.html", "search/index.html", "en/404.html", "en/search/index.html"} & {
+        p.relative_to(built_site).as_posix() for p in bodies
+    }
     assert not (built_site / "search" / "search_index.json").exists()
-    pages = "".join(p.read_text(encoding="utf-8") for p in bodies)
-    assert {f for f in re.findall(r'data-pagefind-filter="([^:"]+):', pages)} == {"类别", "层级", "文件"}
+    filters = {
+        lang: {f for p in pages for f in re.findall(r'data-pagefind-filter="([^:"]+):', p.read_text(encoding="utf-8"))}
+        for lang, pages in by_lang.items()
+    }
+    assert filters == {"zh": {"类别", "层级", "文件"}, "en": {"Category", "Level", "Document"}}
 
 
 def test_every_page_kind_is_built(built_site):
