@@ -112,7 +112,7 @@ class Edition:
     def cell(self, row: dict, column: str):
         """A row's cell in this edition: a `_zh` column shows its `_en` twin in English, a code its label."""
         if self.en and column.endswith("_zh"):
-            return self.pick(row, column[:-3])
+            return self.marked(self.pick(row, column[:-3]))
         return self.label(column, row.get(column))
 
     def unit(self, unit: str):

@@ -56,9 +56,23 @@ class Dataset:
                 seen.append(r["indicator_zh"])
         return seen
 
-    def summary_zh(self) -> str:
+    def indicators_in(self, lang: str) -> list[str]:
+        """The indicators in their order of first appearance, in a language (the Chinese where an English is missing)."""
+        seen = {}
+        for r in self.rows:
+            seen.setdefault(r["indicator_zh"], r.get(f"indicator_{lang}") or r["indicator_zh"])
+        return list(seen.values())
+
+    def summary(self, lang: str = "zh") -> str:
+        """One sentence on what the dataset holds, for its page, the catalog and search results."""
+        if lang == "en":
+            ind = "; ".join(self.indicators_in("en")[:8])
+            return f"{self.family.title_en} in the {self.document['title_en']}: {len(self.rows)} figures, among them {ind}."
         ind = "、".join(self.indicators[:8])
         return f"{self.document['title_zh']}中的{self.family.title_zh}数据，共{len(self.rows)}条，含{ind}等指标。"
+
+    def summary_zh(self) -> str:
+        return self.summary("zh")
 
 
 @dataclass
@@ -254,6 +268,7 @@ def document_entry(pkg: ValidPackage, regions: dict) -> dict:
         **doc,
         "package": pkg,
         "region_zh": name,
+        "region_en": regions.get(doc["region_id"], {}).get("name_en") or "",
         "plans": plans,
         "short_zh": f"{name}（{doc['period_start']}—{doc['period_end']}）",
     }

@@ -1,4 +1,6 @@
 """Part of derive: each figure's source sentence, with the figure marked, for its anchor on the document page.
+The sentence is the source's Chinese in both editions: the English page shows it as a marked quote, introduced
+in English, with its lines from the row (templates/document.md.j2).
 
 Only when the build has the source texts (settings.sources); validate has already checked each text's sha256
 and that every figure's value as printed stands on its lines, so the sentence found here is the one checked.
@@ -22,7 +24,6 @@ class Excerpt:
     before: str
     printed: str  # the figure as printed, shown marked
     after: str
-    lines: str  # "第260行" or "第12–14行"
 
 
 def sentence_around(text: str, i: int, j: int) -> tuple[str, str]:
@@ -49,8 +50,7 @@ def excerpt(lines: list[str], row: dict) -> Excerpt | None:
         return None
     i, j = spans[0]
     before, after = sentence_around(text, i, j)
-    where = f"第{a}行" if a == b else f"第{a}–{b}行"
-    return Excerpt(" ".join(before.split("\n")), text[i:j], " ".join(after.split("\n")), where)
+    return Excerpt(" ".join(before.split("\n")), text[i:j], " ".join(after.split("\n")))
 
 
 def run(derived: Derived, sources: Path | None) -> dict[tuple[str, str], Excerpt] | None:

@@ -140,27 +140,36 @@ class Writer:
         self.written.append(self.edition.prefix + rel)
 
 
-def dataset_jsonld(ds, files: list[dict], settings: Settings) -> dict:
-    url = settings.site_url + ds.url
+def dataset_title(ds, lang: str = "zh") -> str:
+    """The dataset's name as its page gives it: the document's title, then the family (plain text)."""
+    return ds.title_zh if lang != "en" else f"{ds.document['title_en']} · {ds.family.title_en}"
+
+
+def dataset_jsonld(ds, files: list[dict], settings: Settings, edition: Edition | None = None) -> dict:
+    """schema.org Dataset of the dataset's page, in the page's language; the downloads are the one bilingual set."""
+    en = bool(edition and edition.en)
+    prefix = edition.prefix if edition else ""
+    url = settings.site_url + prefix + ds.url
+    publisher = settings.publisher_en if en else settings.publisher_zh
     return {
         "@context": "https://schema.org/",
         "@type": "Dataset",
-        "name": ds.title_zh,
-        "alternateName": ds.title_en,
-        "description": long_description(ds),
+        "name": dataset_title(ds, "en") if en else ds.title_zh,
+        "alternateName": ds.title_zh if en else ds.title_en,
+        "description": long_description(ds) if not en else long_description_en(ds),
         "url": url,
         "identifier": ds.id,
-        "inLanguage": "zh-CN",
-        "keywords": keywords(ds),
+        "inLanguage": "en" if en else "zh-CN",
+        "keywords": keywords(ds, "en" if en else "zh"),
         "license": LICENSE["path"],
         "isAccessibleForFree": True,
-        "creator": {"@type": "Organization", "name": settings.publisher_zh, "url": settings.site_url},
-        "publisher": {"@type": "Organization", "name": settings.publisher_zh, "url": settings.site_url},
-        "includedInDataCatalog": {"@type": "DataCatalog", "name": settings.publisher_zh, "url": settings.site_url + "catalog/"},
+        "creator": {"@type": "Organization", "name": publisher, "url": settings.site_url + prefix},
+        "publisher": {"@type": "Organization", "name": publisher, "url": settings.site_url + prefix},
+        "includedInDataCatalog": {"@type": "DataCatalog", "name": publisher, "url": settings.site_url + prefix + "catalog/"},
         "isBasedOn": {"@type": "CreativeWork", "name": ds.document["title_zh"], "sha256": ds.document["source_sha256"]},
         "temporalCoverage": f"{ds.document['period_start']}/{ds.document['period_end']}",
-        "spatialCoverage": {"@type": "Place", "name": region_name(ds)},
-        "variableMeasured": ds.indicators[:30],
+        "spatialCoverage": {"@type": "Place", "name": region_name(ds, "en" if en else "zh")},
+        "variableMeasured": (ds.indicators_in("en") if en else ds.indicators)[:30],
         "distribution": [
             {
                 "@type": "DataDownload",
@@ -174,45 +183,72 @@ def dataset_jsonld(ds, files: list[dict], settings: Settings) -> dict:
     }
 
 
-def region_name(ds) -> str:
+def long_description_en(ds) -> str:
+    """The English page's description for schema.org (50 to 5000 characters): its summary and the provenance."""
+    return (
+        f"{ds.summary('en')} Every figure comes with the line of the source text where it is printed and the number as "
+        f"printed ({ds.family.description_en.lower()})."
+    )[:5000]
+
+
+def region_name(ds, lang: str = "zh") -> str:
     rid = ds.document["region_id"]
     for r in ds.package.tables["regions"]:
         if r["region_id"] == rid:
-            return r["name_zh"]
+            return (lang == "en" and r.get("name_en")) or r["name_zh"]
     return rid
 
 
-def keywords(ds) -> list[str]:
-    words = [ds.family.title_zh, ds.family.title_en, region_name(ds), "脱贫攻坚", "扶贫"]
+def keywords(ds, lang: str = "zh") -> list[str]:
+    if lang == "en":
+        words = [ds.family.title_en, region_name(ds, "en"), "poverty alleviation", "targeted poverty alleviation", "China"]
+        columns = ("indicator_en", "category_en", "funding_source_en", "sector_en", "cause_en", "project_en")
+    else:
+        words = [ds.family.title_zh, ds.family.title_en, region_name(ds), "脱贫攻坚", "扶贫"]
+        columns = ("indicator_zh", "category_zh", "funding_source_zh", "sector_zh", "cause_zh", "project_zh")
     counts = Counter()
     for r in ds.rows:
-        for k in ("indicator_zh", "category_zh", "funding_source_zh", "sector_zh", "cause_zh", "project_zh"):
+        for k in columns:
             if r.get(k):
                 counts[r[k]] += 1
     words += [w for w, _ in counts.most_common(12)]
     return list(dict.fromkeys(words))
 
 
-def citation(title_zh: str, title_en: str, note_en: str, year, url: str, settings: Settings, version: str) -> dict:
-    """GB/T 7714 and BibTeX, as HTML: the access date is a span the page's script fills with the reader's date
-    (the data version's date until then: the build stays reproducible), the address a span it may replace when
-    the build had no public address."""
-    date = Markup("<span data-cite-date>{}</span>").format(version[:10] if re.match(r"\d{4}-\d\d-\d\d", version) else "引用日期")
+def citation(
+    title: str, title_en: str, note_en: str, year, url: str, settings: Settings, version: str, lang: str = "zh", key_url: str = ""
+) -> dict:
+    """GB/T 7714 (Chinese pages) or an APA-like reference (English pages), and BibTeX, as HTML: the access date
+    is a span the page's script fills with the reader's date (the data version's date until then: the build
+    stays reproducible), the address a span it may replace when the build had no public address."""
+    dated = re.match(r"\d{4}-\d\d-\d\d", version)
+    en = lang == "en"
+    date = Markup("<span data-cite-date>{}</span>").format(version[:10] if dated else ("access date" if en else "引用日期"))
     link = Markup("<span data-cite-url>{}</span>").format(url)
-    gbt = Markup("{}. {}[DS/OL]. 版本 {}. [{}]. {}.").format(settings.publisher_zh, title_zh, version, date, link)
-    key = re.sub(r"[^a-z0-9]", "", url.lower())[-40:] or "portal"
+    if en:  # APA 7 for a data set: author, (year), title [Data set] (version), where, when read
+        style = "APA"
+        ref = Markup("{}. ({}). {} [Data set] (Version {}). {}, accessed {}.").format(
+            settings.publisher_en, version[:4] if dated else year, title, version, link, date
+        )
+    else:
+        style = "GB/T 7714"
+        ref = Markup("{}. {}[DS/OL]. 版本 {}. [{}]. {}.").format(settings.publisher_zh, title, version, date, link)
+    key = re.sub(r"[^a-z0-9]", "", (key_url or url).lower())[-40:] or "portal"  # one key for both editions
     bib = Markup(
         "@misc{{{key},\n  title = {{{title}}},\n  author = {{{{{author}}}}},\n  year = {{{year}}},\n"
         "  note = {{Dataset version {version}, {note}}},\n  howpublished = {{\\url{{{link}}}}},\n  urldate = {{{date}}}\n}}"
     ).format(
         key=key, title=title_en, author=settings.publisher_en, year=year, version=version, note=note_en, link=link, date=date
     )
-    return {"gbt": gbt, "bibtex": bib, "site_url": settings.site_url}
+    return {"style": style, "ref": ref, "bibtex": bib, "site_url": settings.site_url}
 
 
-def dataset_citation(ds, settings: Settings, version: str) -> dict:
+def dataset_citation(ds, settings: Settings, version: str, edition: Edition | None = None) -> dict:
+    lang = edition.lang if edition else "zh"
     note = f"derived from: {ds.document['title_en']}"
-    return citation(ds.title_zh, ds.title_en, note, ds.document["period_end"], settings.site_url + ds.url, settings, version)
+    url = settings.site_url + (edition.prefix if edition else "") + ds.url
+    title = dataset_title(ds, lang)
+    return citation(title, ds.title_en, note, ds.document["period_end"], url, settings, version, lang, settings.site_url + ds.url)
 
 
 def run(
@@ -236,38 +272,40 @@ def run(
     copy_handwritten(settings, edition, w.out, e, derived.counts)
 
     w.page("index.md", "home.md.j2", {"hide": ["navigation", "toc"]}, **common)
-    facets = catalog_facets(derived)
+    facets = catalog_facets(derived, edition)
     w.page("catalog.md", "catalog.md.j2", None, facets=facets, **common)
+    lang = edition.lang
     for ds in derived.datasets:
         fields = schemas[ds.family.name]["fields"]
         w.page(
             f"{ds.url}index.md",
             "dataset.md.j2",
             {
-                "description": ds.summary_zh(),
-                "jsonld": jsonld(dataset_jsonld(ds, downloads.by_dataset[ds.id], settings)),
+                "description": ds.summary(lang),
+                "jsonld": jsonld(dataset_jsonld(ds, downloads.by_dataset[ds.id], settings, edition)),
                 "hide": ["navigation"],  # the table gets the width of the empty left column
-                "keywords": ", ".join(keywords(ds)),
+                "keywords": ", ".join(keywords(ds, lang)),
+                **english_title(edition, dataset_title(ds, lang)),
             },
             ds=ds,
             fields=fields,
             columns=ds.family.columns,
             charts=charts.for_dataset(ds.id),
             files=downloads.by_dataset[ds.id],
-            cite=dataset_citation(ds, settings, version),
-            keywords=keywords(ds),
+            cite=dataset_citation(ds, settings, version, edition),
+            keywords=keywords(ds, lang),
             shown_rows=SHOWN_ROWS,
             keys=[dict(r, family=ds.family.name) for r in derive.key_figures(ds.rows)],
             **common,
         )
     w.page("documents/index.md", "documents.md.j2", None, **common)
-    uses = figure_uses(derived, charts)
+    uses = figure_uses(derived, charts, edition)
     for doc_id, doc in derived.documents.items():
         rows = sorted((dict(r, family=f) for f, r in doc["package"].figures()), key=lambda r: (r["line_start"], r["figure_id"]))
         w.page(
             f"documents/{doc_id}/index.md",
             "document.md.j2",
-            {"description": doc["title_zh"]},
+            {"description": edition.pick(doc, "title"), **english_title(edition, doc["title_en"])},
             doc=doc,
             rows=rows,
             errata=[x for x in derived.errata if x["doc_id"] == doc_id],
@@ -281,7 +319,10 @@ def run(
         w.page(
             f"regions/{rid}/index.md",
             "region.md.j2",
-            {"description": f"{region['name_zh']}的脱贫攻坚规划数据"},
+            {
+                "description": edition.t("{name}的脱贫攻坚规划数据", name=region.get(f"name_{lang}") or region["name_zh"]),
+                **english_title(edition, region.get("name_en")),
+            },
             region=region,
             **region_context(derived, rid, charts),
             **common,
@@ -294,6 +335,12 @@ def run(
     titles = {f["name"]: f[key] for schema in schemas.values() for f in schema["fields"] if f.get(key)}
     w.page("changelog.md", "changelog.md.j2", None, links=Links.of(derived), field_titles=titles, **common)
     return w.written
+
+
+def english_title(edition: Edition, title: str | None) -> dict:
+    """English pages: the browser's title, the header and the nav give the plain English name (the page's H1 also
+    gives the Chinese); Chinese pages take their title from the H1 as before."""
+    return {"title": title} if edition.en and title else {}
 
 
 def handwritten(settings: Settings, edition: Edition) -> list[tuple[Path, str]]:
@@ -329,31 +376,40 @@ def copy_handwritten(settings: Settings, edition: Edition, out: Path, e: jinja2.
             shutil.copyfile(src, dest)
 
 
-def figure_uses(derived: Derived, charts: ChartSet) -> dict[tuple[str, str], list[tuple[str, str]]]:
+def figure_uses(
+    derived: Derived, charts: ChartSet, edition: Edition | None = None
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """(doc_id, figure_id) -> (link text, site path) of every page that shows the figure: its dataset's row,
     the charts drawn from it, its region's page. The document page links each figure back to them."""
+    edition = edition or Edition("zh")
     uses = defaultdict(list)
     for ds in derived.datasets:
+        title = edition.t("数据集：{title}", title=edition.pick(ds.family, "title"))
         for n, r in enumerate(ds.rows):
             anchor = f"#{r['figure_id']}" if n < SHOWN_ROWS else ""  # the page lists the first rows; the downloads have all
-            uses[(r["doc_id"], r["figure_id"])].append((f"数据集：{ds.family.title_zh}", f"{ds.url}{anchor}"))
+            uses[(r["doc_id"], r["figure_id"])].append((title, f"{ds.url}{anchor}"))
         for n, c in enumerate(charts.for_dataset(ds.id), 1):
             for r in c.figures:
-                uses[(r["doc_id"], r["figure_id"])].append((f"图表{n}：{c.title}", f"{ds.url}#chart-{c.key}"))
+                uses[(r["doc_id"], r["figure_id"])].append(
+                    (edition.t("图表{n}：{title}", n=n, title=c.title), f"{ds.url}#chart-{c.key}")
+                )
     for rid, figs in derived.region_figures.items():
-        name = derived.regions[rid]["name_zh"]
+        region = derived.regions[rid]
+        name = region.get(f"name_{edition.lang}") or region["name_zh"]
         for _fam, r in figs:
-            uses[(r["doc_id"], r["figure_id"])].append((f"地区：{name}", f"regions/{rid}/"))
+            uses[(r["doc_id"], r["figure_id"])].append((edition.t("地区：{name}", name=name), f"regions/{rid}/"))
     return {k: list(dict.fromkeys(v)) for k, v in uses.items()}
 
 
-def catalog_facets(derived: Derived) -> dict:
+def catalog_facets(derived: Derived, edition: Edition | None = None) -> dict:
+    """The catalog's groups (region, level, family, year), named and sorted in the edition's language."""
+    edition = edition or Edition("zh")
     facets = {"region": defaultdict(list), "level": defaultdict(list), "family": defaultdict(list), "year": defaultdict(list)}
     for ds in derived.datasets:
         reg = derived.regions.get(ds.document["region_id"], {})
-        facets["region"][reg.get("name_zh", ds.document["region_id"])].append(ds)
-        facets["level"][LABELS["level"].get(reg.get("level"), "其他")].append(ds)
-        facets["family"][ds.family.title_zh].append(ds)
+        facets["region"][edition.pick(reg, "name", ds.document["region_id"])].append(ds)
+        facets["level"][edition.label("level", reg.get("level")) or edition.t("其他")].append(ds)
+        facets["family"][edition.pick(ds.family, "title")].append(ds)
         for y in range(ds.document["period_start"], ds.document["period_end"] + 1):
             facets["year"][str(y)].append(ds)
     return {k: dict(sorted(v.items())) for k, v in facets.items()}

@@ -27,11 +27,10 @@
     return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate());
   }
   function copy(text, button) {
-    var en = document.documentElement.lang === "en", label = button.textContent;  // the English edition's pages
-    var done = function () {
-      button.textContent = en ? "Copied" : "已复制";
-      setTimeout(function () { button.textContent = label; }, 2000);
-    };
+    // the page gives the button's words in its language: its label, and "copied" in data-done
+    if (!button.hasAttribute("data-label")) button.setAttribute("data-label", button.textContent);  // before a 2nd click
+    var label = button.getAttribute("data-label"), copied = button.getAttribute("data-done") || "已复制";
+    var done = function () { button.textContent = copied; setTimeout(function () { button.textContent = label; }, 2000); };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
     } else { fallback(text); done(); }
