@@ -124,6 +124,27 @@ class Edition:
         text = unit_en(unit)
         return zh_span(unit) if text is None else text
 
+    def amount(self, value, unit: str) -> tuple:
+        """(value, unit) as the edition shows a figure. English readers count money in yuan, millions and
+        billions, not in 万 (10k): 69,090 万元 reads 690.9 million yuan, 70 万元/村 700,000 yuan per village.
+        Exact (Decimal, no rounding); the data and the downloads keep 万元."""
+        if not self.en or value in (None, "") or not unit:
+            return value, self.unit(unit)
+        from decimal import Decimal
+
+        from .units import unit_en
+
+        head, sep, per = unit.partition("/")
+        yuan = {"万元": Decimal(10_000), "亿元": Decimal(100_000_000), "元": Decimal(1)}.get(head)
+        if yuan is None:
+            return value, self.unit(unit)
+        amount = Decimal(str(value)) * yuan
+        scale = next((s for s in (("billion", 9), ("million", 6)) if abs(amount) >= Decimal(10) ** s[1]), None)
+        words = "yuan" if scale is None else f"{scale[0]} yuan"
+        shown = amount if scale is None else amount / Decimal(10) ** scale[1]
+        rest = unit_en("个/" + per) if sep else ""  # the denominators' English ("per village")
+        return shown, f"{words} {rest}".strip()
+
     def quote(self, text):
         """Source text (a section heading, a list of names as printed): itself in Chinese, a marked quote in English."""
         return zh_span(text, "quote") if self.en and text else text or ""

@@ -167,7 +167,8 @@ def test_document_titles_are_marked_as_translated(built_site):
     doc = read_csv(DATASETS / CORPUS.document / "data" / "documents.csv")[0]
     page = (built_site / "en" / "documents" / CORPUS.document / "index.html").read_text(encoding="utf-8")
     assert doc["title_en"] in page.replace("&#39;", "'")
-    assert "translated title" in page.lower()
+    # the note under the heading: the English title is ours, the Chinese original beside it
+    assert "english title is the portal's translation" in page.replace("&#39;", "'").lower()
 
 
 def test_english_dataset_pages_have_english_metadata_and_citation(built_site):

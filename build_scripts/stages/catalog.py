@@ -193,7 +193,7 @@ def dcat_dataset(ds, files: list[dict], settings: Settings, modified: str) -> di
         "@id": url,
         "@type": "dcat:Dataset",
         "dct:title": langs(ds.title_zh, ds.title_en),
-        "dct:description": {"@value": long_description(ds), "@language": "zh"},
+        "dct:description": langs(long_description(ds, "zh"), long_description(ds, "en")),
         "dct:identifier": ds.id,
         "dct:modified": typed(modified, "xsd:date"),
         "dct:publisher": dcat_publisher(settings),

@@ -42,14 +42,17 @@ class Downloads:
     merged_package: dict | None = None  # downloads/all/datapackage.json, describing the merged tables
 
 
-def long_description(ds) -> str:
-    """A dataset's description for catalogs and schema.org (which wants 50 to 5000 characters): the Chinese
-    summary, then the same in English with the family's description and the provenance of every figure."""
-    en = (
-        f"{ds.title_en}: {len(ds.rows)} figures ({ds.family.description_en.lower()}), each with the line of the "
-        "source text where it is printed and the number as printed."
-    )
-    return f"{ds.summary_zh()} {en}"[:5000]
+def long_description(ds, lang: str = "zh") -> str:
+    """A dataset's description for catalogs and schema.org (which wants 50 to 5000 characters), in one language:
+    its summary, the family's description and the provenance of every figure."""
+    if lang == "en":
+        text = (
+            f"{ds.summary('en')} Every figure comes with the line of the source text where it is printed and the number "
+            f"as printed ({ds.family.description_en.lower()})."
+        )
+    else:
+        text = f"{ds.summary_zh()}{ds.family.description_zh}；每个数字都注明出自原文第几行、原文怎么写。"
+    return text[:5000]
 
 
 def csv_bytes(fields: list[str], rows: list[dict], bom: bool = True) -> bytes:

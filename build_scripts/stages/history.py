@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 
 from .. import families
 from ..errors import UsageError
-from ..i18n import zh_span
+from ..i18n import Edition, zh_span
 from ..settings import Settings
 from ..tools import diff
 from ..units import unit_en
@@ -72,6 +72,9 @@ class Figure:
             text = f"{self.value} {self.unit}".strip() or "（空）"
             return text + (f"（原文“{printed}”）" if printed else "")
         value, unit = grouped(self.value), unit_en(self.unit)
+        if self.unit.partition("/")[0] in MONEY and self.value not in ("", None):  # yuan, millions: as the pages show it
+            amount, unit = Edition("en").amount(self.value, self.unit)
+            value = grouped(f"{amount:f}")
         if unit and value == "1" and not unit[0].isdigit():  # 1 person, 1 household per village
             head, sep, per = unit.partition(" per ")
             unit = re.sub(r"ies$", "y", head) if head.endswith("ies") else re.sub(r"(?<=[a-z])s$", "", head)
@@ -81,6 +84,9 @@ class Figure:
         text = Markup("{} × {}" if unit[:1].isdigit() else "{} {}").format(value, unit) if unit else escape(value)
         text = Markup(" ".join(text.split())) or Markup("(empty)")
         return text + (Markup(" (printed {})").format(zh_span(" ".join(printed.split()), "printed")) if printed else "")
+
+
+MONEY = ("万元", "亿元", "元")
 
 
 @dataclass

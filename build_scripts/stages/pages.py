@@ -72,11 +72,11 @@ def yi(value) -> str:
 
 
 def money_en(value) -> str:
-    """万元 as English readers count money: million or billion yuan (the data stays in 万元)."""
+    """万元 as English readers count money: yuan, million or billion yuan, exactly (the data stays in 万元)."""
     if value is None:
         return ""
-    yuan = float(value) * 10_000
-    return f"{yuan / 1e9:,.2f} billion yuan" if yuan >= 1e9 else f"{yuan / 1e6:,.1f} million yuan"
+    amount, unit = Edition("en").amount(value, "万元")
+    return f"{num(amount)} {unit}"
 
 
 def env(edition: Edition | None = None) -> jinja2.Environment:
@@ -156,7 +156,7 @@ def dataset_jsonld(ds, files: list[dict], settings: Settings, edition: Edition |
         "@type": "Dataset",
         "name": dataset_title(ds, "en") if en else ds.title_zh,
         "alternateName": ds.title_zh if en else ds.title_en,
-        "description": long_description(ds) if not en else long_description_en(ds),
+        "description": long_description(ds, "en" if en else "zh"),
         "url": url,
         "identifier": ds.id,
         "inLanguage": "en" if en else "zh-CN",
@@ -181,14 +181,6 @@ def dataset_jsonld(ds, files: list[dict], settings: Settings, edition: Edition |
             for d in files
         ],
     }
-
-
-def long_description_en(ds) -> str:
-    """The English page's description for schema.org (50 to 5000 characters): its summary and the provenance."""
-    return (
-        f"{ds.summary('en')} Every figure comes with the line of the source text where it is printed and the number as "
-        f"printed ({ds.family.description_en.lower()})."
-    )[:5000]
 
 
 def region_name(ds, lang: str = "zh") -> str:
