@@ -681,6 +681,34 @@ def test_page_types_for_readers(browser, site_url, kind, view):
         ctx.close()
 
 
+ENGLISH_TEXT = VISIBLE_TEXT.replace("small, [lang=en], ", "[lang^=zh], ")  # the article's English words
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("kind", list(PAGE_TYPES))
+def test_english_page_types_for_readers(browser, site_url, kind):
+    """The English twin of every page type on a phone: no sideways scroll, no number broken across lines, no
+    code (snake_case, >=, True/None) shown as a word."""
+    ctx = phone_or_desktop(browser, PHONE)
+    try:
+        page = ctx.new_page()
+        path = "en/" + PAGE_TYPES[kind].replace("?q=共和县", "?q=Gonghe" if CORPUS.is_real else "?q=Example")
+        response = page.goto(site_url + path, wait_until="load")
+        assert response is not None and response.status == 200, path
+        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1] + 1, f"{path}: the page scrolls sideways: {width}"
+        wrapped = page.evaluate(NUMERIC_CELLS_WRAPPED)
+        assert wrapped == [], f"{path}: numbers broken across lines: {wrapped}"
+        text = page.evaluate(ENGLISH_TEXT)
+        codes = {t for t in code_tokens() if "_" in t or not t.isalpha()}
+        pattern = re.compile(
+            r"(?<![\w/.-])(" + "|".join(re.escape(t) for t in sorted(codes, key=len, reverse=True)) + r")(?![\w/.-])"
+        )
+        assert not pattern.findall(text), f"{path}: codes shown to readers: {sorted(set(pattern.findall(text)))}"
+    finally:
+        ctx.close()
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [360, 390])
 def test_charts_legible_on_a_phone(browser, site_url, width):
