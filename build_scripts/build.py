@@ -116,7 +116,7 @@ def generate(settings: Settings, progress: Progress, docs_dir: Path) -> Generate
     docs_dir.mkdir(parents=True)
     eds = i18n.editions(settings.editions)  # the Chinese site at the root, the English under en/
     with progress.stage("charts", "图表 charts"):
-        chart_sets = {ed.lang: charts.run(derived, settings, docs_dir / ed.prefix, ed) for ed in eds}  # drawn per language
+        chart_sets = charts.run_editions(derived, settings, docs_dir, eds)  # drawn per language, rendered in one batch
     with progress.stage("downloads", "下载文件 downloads"):
         files = downloads.run(derived, settings, docs_dir)  # one set, bilingual: every edition links it
     with progress.stage("pages", "页面 pages"):
