@@ -160,6 +160,8 @@ def write_sitemap(site_dir: Path, site_url: str, eds: list[Edition], epoch: int)
             for other in (e for e in eds if e.lang in langs):
                 href = escape(site_url + other.prefix + rel, quote=True)
                 lines.append(f'    <xhtml:link rel="alternate" hreflang="{HTML_LANG[other.lang]}" href="{href}"/>')
+            default = escape(site_url + eds[0].prefix + rel, quote=True)  # a reader of neither language: the Chinese
+            lines.append(f'    <xhtml:link rel="alternate" hreflang="x-default" href="{default}"/>')
             lines.append("  </url>")
     lines.append("</urlset>\n")
     data = "\n".join(lines).encode()
