@@ -115,21 +115,23 @@ class Edition:
             return self.marked(self.pick(row, column[:-3]))
         return self.label(column, row.get(column))
 
-    def unit(self, unit: str):
-        """A canonical unit as the edition writes it (units.unit_en; a unit without English is shown marked)."""
+    def unit(self, unit: str, one: bool = False):
+        """A canonical unit as the edition writes it (units.unit_en; one: after exactly 1; a unit without English
+        is shown marked)."""
         if not self.en or not unit:
             return unit or ""
         from .units import unit_en
 
-        text = unit_en(unit)
+        text = unit_en(unit, one)
         return zh_span(unit) if text is None else text
 
     def amount(self, value, unit: str) -> tuple:
         """(value, unit) as the edition shows a figure. English readers count money in yuan, millions and
         billions, not in 万 (10k): 69,090 万元 reads 690.9 million yuan, 70 万元/村 700,000 yuan per village.
         Exact (Decimal, no rounding); the data and the downloads keep 万元."""
+        one = value not in (None, "") and float(value) == 1
         if not self.en or value in (None, "") or not unit:
-            return value, self.unit(unit)
+            return value, self.unit(unit, one)
         from decimal import Decimal
 
         from .units import unit_en
@@ -137,7 +139,7 @@ class Edition:
         head, sep, per = unit.partition("/")
         yuan = {"万元": Decimal(10_000), "亿元": Decimal(100_000_000), "元": Decimal(1)}.get(head)
         if yuan is None:
-            return value, self.unit(unit)
+            return value, self.unit(unit, one)
         amount = Decimal(str(value)) * yuan
         scale = next((s for s in (("billion", 9), ("million", 6)) if abs(amount) >= Decimal(10) ** s[1]), None)
         words = "yuan" if scale is None else f"{scale[0]} yuan"

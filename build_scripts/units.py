@@ -112,12 +112,25 @@ PER_EN: dict[str, str] = {
 }  # fmt: skip
 
 
-def unit_en(unit: str) -> str | None:
-    """A canonical unit in English ("万元/人/年" → "10k yuan per person per year"); None when a part has no English."""
+# the count word for exactly one (1 person per household, not 1 persons)
+ONE_EN = {
+    "persons": "person", "households": "household", "years": "year", "units": "unit", "months": "month",
+    "institutions": "institution", "times": "time", "percentage points": "percentage point", "sites": "site",
+    "items": "item", "sets": "set", "categories": "category", "organisations": "organisation", "kinds": "kind",
+    "structures": "structure", "rounds": "round", "prefectures": "prefecture", "skills": "skill", "days": "day",
+    "teams": "team", "sessions": "session", "years of age": "year of age", "counties": "county",
+    "person-times": "person-time",
+}  # fmt: skip
+
+
+def unit_en(unit: str, one: bool = False) -> str | None:
+    """A canonical unit in English ("万元/人/年" → "10k yuan per person per year"; one: the count word for exactly
+    one, "1 person per household"); None when a part has no English."""
     if not unit:
         return ""
     head, *per = unit.split("/")
     if head not in UNIT_WORDS_EN or any(p not in PER_EN for p in per):
         return None
-    words = [UNIT_WORDS_EN[head], *(f"per {PER_EN[p]}" for p in per)]
+    count = UNIT_WORDS_EN[head]
+    words = [ONE_EN.get(count, count) if one else count, *(f"per {PER_EN[p]}" for p in per)]
     return " ".join(w for w in words if w)

@@ -30,3 +30,12 @@ def test_decimals_of_printed_numbers():
     assert units.decimals("6.909") == 3
     assert units.decimals("45.58%") == 2
     assert units.decimals("14177人") == 0
+
+
+def test_english_units_count_one_in_the_singular():
+    """1 person per household, 2 persons per household: every count word has its singular (none is left plural)."""
+    from build_scripts.units import ONE_EN, UNIT_WORDS_EN, unit_en
+
+    assert unit_en("人/户", one=True) == "person per household" and unit_en("人/户") == "persons per household"
+    plural = {w for w in UNIT_WORDS_EN.values() if w.endswith("s") and w not in ("Mbps",)} - {"10k persons"}
+    assert plural <= set(ONE_EN), sorted(plural - set(ONE_EN))
