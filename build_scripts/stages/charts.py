@@ -257,13 +257,16 @@ def investment_charts(ds: Dataset, ed: Edition = ZH) -> list[Chart]:
 
 def investment_chart(ds: Dataset, key: tuple, dims: list[str], cells: list[dict], ed: Edition = ZH) -> Chart:
     unit, status = key[5], key[4]
+    # English readers count money in millions, as the English pages show it (i18n.Edition.amount): 69,090 万元 → 690.9
+    per = 100 if ed.en and unit == "万元" else 1
+    unit = "million yuan" if per != 1 else unit
     value_col = in_unit(tr(ed, "金额", "Amount"), unit, ed)
     main = axis_label(dims[0], ed)
     # a second dimension colours the bars only while every colour stays distinct
     color = axis_label(dims[1], ed) if len(dims) > 1 and len({r.get(dims[1]) for r in cells}) <= len(PALETTE) else None
     label = lambda r: " · ".join(text_of(r, d, ed) for d in dims[: 1 if color else len(dims)])  # noqa: E731
-    frame = pd.DataFrame([{main: label(r), **({color: text_of(r, dims[1], ed)} if color else {}), value_col: float(exact(r)),
-                           figure_col(ed): r["figure_id"]} for r in cells])  # fmt: skip
+    frame = pd.DataFrame([{main: label(r), **({color: text_of(r, dims[1], ed)} if color else {}),
+                           value_col: float(exact(r) / per), figure_col(ed): r["figure_id"]} for r in cells])  # fmt: skip
     total = sum(float(exact(r)) for r in cells)
     if ed.en:
         what = f"{'investment made' if status == 'achieved' else 'planned investment'} by " + " and ".join(
@@ -272,7 +275,7 @@ def investment_chart(ds: Dataset, key: tuple, dims: list[str], cells: list[dict]
         what = what[0].upper() + what[1:]
         from .pages import money_en  # pages imports this module
 
-        money = money_en(total) if unit == "万元" else f"{total:,.2f} {unit_text(unit, ed)}".strip()
+        money = money_en(total) if per != 1 else f"{total:,.2f} {unit_text(unit, ed)}".strip()
         desc = f"Bar chart: {len(cells)} investment items totalling {money}, by {main.lower()}" + (
             f", stacked by {color.lower()}." if color else "."
         )
