@@ -7,12 +7,13 @@ sees or hears on an English page (text, title, alt, aria-label, placeholder) mus
 
 from __future__ import annotations
 
-import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")  # ideographs, CJK punctuation
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # as a script: the repository's package
+from build_scripts.i18n import HAN  # noqa: E402  ideographs and CJK punctuation, as the build marks them
+
 ALLOWED = {"zh", "printed", "quote"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 READ_ATTRS = ("title", "alt", "aria-label", "placeholder", "value", "content")

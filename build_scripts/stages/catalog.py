@@ -14,6 +14,7 @@ from ..settings import LICENSE, Settings
 from .derive import Derived
 from .downloads import MEDIA_TYPES, Downloads, long_description
 from .history import DatasetChange, History, Links, Release, commits
+from .pages import region_of
 
 ISSUED = "2020-01-01"  # first publication of the catalogue
 
@@ -146,11 +147,6 @@ def dcat_location(rid: str, region: dict, settings: Settings) -> dict:
         "@type": "dct:Location",
         "skos:prefLabel": langs(name_zh, region["name_en"]) if region.get("name_en") else {"@value": name_zh, "@language": "zh"},
     }
-
-
-def region_of(ds) -> dict:
-    rid = ds.document["region_id"]
-    return next((r for r in ds.package.tables["regions"] if r["region_id"] == rid), {"region_id": rid})
 
 
 def dcat_languages(settings: Settings) -> list[dict]:

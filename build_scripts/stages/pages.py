@@ -183,12 +183,15 @@ def dataset_jsonld(ds, files: list[dict], settings: Settings, edition: Edition |
     }
 
 
-def region_name(ds, lang: str = "zh") -> str:
+def region_of(ds) -> dict:
+    """The row of the dataset's jurisdiction in its package's regions table."""
     rid = ds.document["region_id"]
-    for r in ds.package.tables["regions"]:
-        if r["region_id"] == rid:
-            return (lang == "en" and r.get("name_en")) or r["name_zh"]
-    return rid
+    return next((r for r in ds.package.tables["regions"] if r["region_id"] == rid), {"region_id": rid})
+
+
+def region_name(ds, lang: str = "zh") -> str:
+    r = region_of(ds)
+    return (lang == "en" and r.get("name_en")) or r.get("name_zh") or r["region_id"]
 
 
 def keywords(ds, lang: str = "zh") -> list[str]:
